@@ -1,0 +1,40 @@
+/**
+ * The webhook: a Lambda Function URL (no API Gateway in front — the handler verifies
+ * Zoom's HMAC itself, so auth type NONE is deliberate, and a Function URL passes the
+ * raw body through unchanged, base64-encoded when needed, which the signature check
+ * requires). It may only publish to the product's bus and read the Zoom secret.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ArchiverFunction } from './archiver-function';
+
+export interface WebhookEndpointProps {
+  bus: IEventBus;
+  zoomSecret: ISecret;
+}
+
+export class WebhookEndpoint extends Construct {
+  readonly function: ArchiverFunction;
+  readonly url: FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: WebhookEndpointProps) {
+    super(scope, id);
+    this.function = new ArchiverFunction(this, 'Function', {
+      entry: 'services/webhook/handler.ts',
+      serviceName: 'webhook',
+      description: 'Zoom webhook: verify, normalize, publish RecordingAvailable',
+      memorySize: 512, // more memory = more CPU: the p99 of HMAC + JSON parsing of a 150-file payload
+      timeout: Duration.seconds(5), // Zoom waits 3 s; PutEvents retries fit in that
+      environment: {
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        ZOOM_SECRETS_ARN: props.zoomSecret.secretArn,
+      },
+    });
+    props.bus.grantPutEventsTo(this.function);
+    props.zoomSecret.grantRead(this.function);
+    this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * The public event contract: one Zod schema per detail-type. Types are inferred from
+ * the schemas, never written by hand. Every detail carries `metadata` and a
+ * `schemaVersion` literal, so a consumer refuses a version it does not understand.
+ *
+ * Secrets never travel in clear: the webhook's download token is sealed
+ * (AES-256-GCM, see shared/crypto/token-seal.ts) into `downloadAccess.sealedToken`,
+ * readable only by holders of the sealing key (webhook and uploader), and the audit
+ * trail drops the field altogether.
+ *
+ * Written with zod/mini (tree-shakable): every Lambda bundles these schemas, and the
+ * classic API alone would put ~440 KB into the webhook's bundle.
+ */
+import * as z from 'zod/mini';
+import { MetadataSchema } from './metadata';
+import { DetailType, type DetailTypeName } from './names';
+
+const isoDateTime = z.iso.datetime({ offset: true });
+
+function withVersion<V extends number>(version: V) {
+  return z.extend(MetadataSchema, { schemaVersion: z.literal(version) });
+}
+const text = (min = 1, max?: number) =>
+  max === undefined ? z.string().check(z.minLength(min)) : z.string().check(z.minLength(min), z.maxLength(max));
+const count = () => z.int().check(z.nonnegative());
+const part = () => z.object({ index: count(), count: z.int().check(z.positive()) });
+
+/** Download credential carried from the webhook to the uploader, sealed. */
+export const DownloadAccessSchema = z.object({
+  /** base64url(iv | ciphertext | tag) of the webhook's download_token. */
+  sealedToken: text(),
+  /** The token's `exp` claim, when it could be read; lets the uploader skip an expired one unopened. */
+  expiresAt: z.optional(isoDateTime),
+});
+export type DownloadAccess = z.infer<typeof DownloadAccessSchema>;
+
+/** One file of a Zoom recording, normalized. CC and TIMELINE files have no id, size or status in Zoom's payload. */
+export const RecordingFileSchema = z.object({
+  /** Zoom's file id, or a stable id derived from the meeting UUID, type and times (see `idSource`). */
+  fileId: text(),
+  idSource: z.enum(['zoom', 'derived']),
+  fileType: text(),
+  fileExtension: z.optional(z.string()),
+  recordingType: z.optional(z.string()),
+  fileSize: z.optional(count()),
+  recordingStart: z.optional(isoDateTime),
+  recordingEnd: z.optional(isoDateTime),
+  downloadUrl: text(),
+  status: z.optional(z.string()),
+});
+export type RecordingFile = z.infer<typeof RecordingFileSchema>;
+
+export const RecordingAvailableSchema = z.object({
+  metadata: withVersion(1),
+  /** The Zoom event that announced the files. */
+  trigger: z.enum(['recording.completed', 'recording.transcript_completed']),
+  /** Meeting instance UUID: the recording's identity. */
+  recordingId: text(),
+  /** Numeric meeting id (shared by every instance of a recurring meeting), as a string. */
+  meetingId: text(),
+  accountId: z.optional(z.string()),
+  hostId: z.optional(z.string()),
+  hostEmail: z.optional(z.string()),
+  topic: z.string(),
+  meetingType: z.optional(z.int()),
+  startTime: isoDateTime,
+  /** The meeting's IANA time zone, when Zoom sent one. */
+  timezone: z.optional(z.string()),
+  durationMinutes: z.optional(count()),
+  /** Zoom's event_ts as ISO time, and when we accepted the delivery. */
+  zoomEventTime: z.optional(isoDateTime),
+  receivedAt: isoDateTime,
+  /**
+   * A recording too large for one bus entry is split by files into parts, each a
+   * complete RecordingAvailable for its files; `fileCount` is the whole recording's.
+   */
+  part: part(),
+  fileCount: count(),
+  files: z.array(RecordingFileSchema),
+  downloadAccess: z.optional(DownloadAccessSchema),
+});
+export type RecordingAvailable = z.infer<typeof RecordingAvailableSchema>;
+
+export const RejectionReason = z.enum(['not_course_meeting', 'no_eligible_file', 'still_processing']);
+export type RejectionReason = z.infer<typeof RejectionReason>;
+
+export const RecordingRejectedSchema = z.object({
+  metadata: withVersion(1),
+  recordingId: text(),
+  meetingId: text(),
+  topic: z.string(),
+  course: z.optional(z.string()),
+  reason: RejectionReason,
+  /** Human-readable explanation, e.g. which files were skipped and why. */
+  explanation: z.string(),
+});
+export type RecordingRejected = z.infer<typeof RecordingRejectedSchema>;
+
+export const FileUploadRequestedSchema = z.object({
+  metadata: withVersion(1),
+  recordingId: text(),
+  meetingId: text(),
+  course: text(),
+  topic: z.string(),
+  hostEmail: z.optional(z.string()),
+  startTime: isoDateTime,
+  file: RecordingFileSchema,
+  /** Where the file goes in the archive; deterministic, so a retry overwrites, never duplicates. */
+  archiveKey: text(1, 1024),
+  /** How many files of this recording (part) were accepted: RecordingArchived waits for all of them. */
+  acceptedFileCount: z.int().check(z.positive()),
+  part: part(),
+  downloadAccess: z.optional(DownloadAccessSchema),
+});
+export type FileUploadRequested = z.infer<typeof FileUploadRequestedSchema>;
+
+export const ChecksumSchema = z.object({ algorithm: z.literal('sha256'), value: z.string().check(z.regex(/^[0-9a-f]{64}$/)) });
+export type Checksum = z.infer<typeof ChecksumSchema>;
+
+export const ArchiveLocationSchema = z.object({
+  kind: z.enum(['s3', 'folder']),
+  /** Bucket name (s3) or absolute folder path (folder). */
+  container: text(),
+  key: text(),
+  /** s3://bucket/key or file:///path — for people and links. */
+  uri: text(),
+});
+export type ArchiveLocation = z.infer<typeof ArchiveLocationSchema>;
+
+export const FileUploadedSchema = z.object({
+  metadata: withVersion(1),
+  recordingId: text(),
+  fileId: text(),
+  course: text(),
+  fileType: text(),
+  recordingType: z.optional(z.string()),
+  recordingStart: z.optional(isoDateTime),
+  location: ArchiveLocationSchema,
+  size: count(),
+  checksum: ChecksumSchema,
+  /** Wall time of the transfer, in milliseconds. */
+  transferMs: z.number().check(z.nonnegative()),
+  attempts: z.int().check(z.positive()),
+});
+export type FileUploaded = z.infer<typeof FileUploadedSchema>;
+
+export const FailureCode = z.enum([
+  'download_failed',
+  'not_found',
+  'unauthorized',
+  'foreign_host',
+  'not_media',
+  'size_mismatch',
+  'archive_failed',
+  'timeout',
+  'invalid_request',
+]);
+export type FailureCode = z.infer<typeof FailureCode>;
+
+export const FileUploadFailedSchema = z.object({
+  metadata: withVersion(1),
+  recordingId: text(),
+  fileId: text(),
+  course: z.optional(z.string()),
+  archiveKey: z.optional(z.string()),
+  code: FailureCode,
+  /** What went wrong, for a person; never contains a token or secret. */
+  reason: z.string(),
+  /** Whether re-driving the file later can help (e.g. after Zoom recovers). */
+  retryable: z.boolean(),
+  attempts: count(),
+});
+export type FileUploadFailed = z.infer<typeof FileUploadFailedSchema>;
+
+export const RecordingArchivedSchema = z.object({
+  metadata: withVersion(1),
+  recordingId: text(),
+  course: text(),
+  part: part(),
+  files: z.array(
+    z.object({
+      fileId: text(),
+      location: ArchiveLocationSchema,
+      size: count(),
+      checksum: ChecksumSchema,
+    }),
+  ),
+});
+export type RecordingArchived = z.infer<typeof RecordingArchivedSchema>;
+
+/** detail-type -> schema; the single registry used by producers, consumers and the audit. */
+export const DetailSchemas = {
+  [DetailType.RecordingAvailable]: RecordingAvailableSchema,
+  [DetailType.RecordingRejected]: RecordingRejectedSchema,
+  [DetailType.FileUploadRequested]: FileUploadRequestedSchema,
+  [DetailType.FileUploaded]: FileUploadedSchema,
+  [DetailType.FileUploadFailed]: FileUploadFailedSchema,
+  [DetailType.RecordingArchived]: RecordingArchivedSchema,
+} as const satisfies Record<DetailTypeName, z.ZodMiniType>;
+
+export type DetailOf<T extends DetailTypeName> = z.infer<(typeof DetailSchemas)[T]>;
+
+/** An event as our code publishes it: the detail-type and its typed detail. */
+export type DomainEvent = { [T in DetailTypeName]: { detailType: T; detail: DetailOf<T> } }[DetailTypeName];

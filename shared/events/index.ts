@@ -1,0 +1,5 @@
+export * from './details';
+export * from './envelope';
+export * from './limits';
+export * from './metadata';
+export * from './names';
