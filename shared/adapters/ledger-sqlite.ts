@@ -1,0 +1,303 @@
+/**
+ * UploadLedger on SQLite (better-sqlite3), for the single-machine runtime. The same
+ * conditional semantics as the DynamoDB adapter: every change is one
+ * `UPDATE ... WHERE <condition>` whose `changes` (or RETURNING row) says whether the
+ * condition held. WAL mode and a busy timeout let several processes share the file.
+ */
+import Database from 'better-sqlite3';
+import { ArchiverError } from '../errors';
+import {
+  LedgerEntryNotFoundError,
+  LedgerStoreError,
+  assertLeaseMs,
+  storableRequest,
+  type ClaimResult,
+  type LedgerEntry,
+  type LedgerError,
+  type LedgerResult,
+  type LedgerState,
+  type ListOptions,
+  type RegisterInput,
+  type TransferCheckpoint,
+  type UploadLedger,
+} from '../ports/upload-ledger';
+
+export const SQLITE_LEDGER_TABLE = 'upload_ledger';
+export const SQLITE_ANNOUNCEMENT_TABLE = 'upload_ledger_announcements';
+
+export type SqliteUploadLedgerOptions =
+  /** Opens (and owns) a database file, or ':memory:'. */
+  | { path: string; busyTimeoutMs?: number }
+  /** Uses a connection the caller owns (e.g. shared with the audit log); `close()` leaves it open. */
+  | { database: Database.Database };
+
+interface Row {
+  file_id: string;
+  recording_id: string;
+  group_key: string;
+  group_size: number | null;
+  course: string | null;
+  archive_key: string;
+  expected_size: number | null;
+  request: string | null;
+  state: LedgerState;
+  attempts: number;
+  duplicates: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  checkpoint: string | null;
+  result: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS ${SQLITE_LEDGER_TABLE} (
+  file_id TEXT PRIMARY KEY,
+  recording_id TEXT NOT NULL,
+  group_key TEXT NOT NULL,
+  group_size INTEGER,
+  course TEXT,
+  archive_key TEXT NOT NULL,
+  expected_size INTEGER,
+  request TEXT,
+  state TEXT NOT NULL CHECK (state IN ('requested', 'uploading', 'uploaded', 'failed')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  duplicates INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_expires_at INTEGER,
+  last_error TEXT,
+  checkpoint TEXT,
+  result TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS ${SQLITE_LEDGER_TABLE}_group ON ${SQLITE_LEDGER_TABLE} (group_key, file_id);
+CREATE INDEX IF NOT EXISTS ${SQLITE_LEDGER_TABLE}_state ON ${SQLITE_LEDGER_TABLE} (state, updated_at);
+CREATE INDEX IF NOT EXISTS ${SQLITE_LEDGER_TABLE}_lease ON ${SQLITE_LEDGER_TABLE} (lease_expires_at)
+  WHERE state = 'uploading';
+CREATE TABLE IF NOT EXISTS ${SQLITE_ANNOUNCEMENT_TABLE} (
+  group_key TEXT PRIMARY KEY,
+  announced_at INTEGER NOT NULL
+) STRICT;
+`;
+
+const T = SQLITE_LEDGER_TABLE;
+const HELD_BY_OWNER = `file_id = @fileId AND state = 'uploading' AND lease_owner = @owner`;
+
+export class SqliteUploadLedger implements UploadLedger {
+  private readonly db: Database.Database;
+  private readonly ownsDatabase: boolean;
+  private readonly statements: ReturnType<typeof prepareStatements>;
+
+  constructor(options: SqliteUploadLedgerOptions) {
+    try {
+      if ('database' in options) {
+        this.db = options.database;
+        this.ownsDatabase = false;
+      } else {
+        this.db = new Database(options.path);
+        this.ownsDatabase = true;
+        // WAL: readers do not block the writer, and other processes may open the file too.
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      }
+      this.db.exec(SCHEMA);
+      this.statements = prepareStatements(this.db);
+    } catch (error) {
+      throw toStoreError('open the ledger database', error);
+    }
+  }
+
+  close(): void {
+    if (this.ownsDatabase && this.db.open) this.db.close();
+  }
+
+  async register(input: RegisterInput): Promise<LedgerEntry> {
+    const request = storableRequest(input.request, input.fileId);
+    return this.run('register', () => {
+      this.statements.insert.run({
+        fileId: input.fileId,
+        recordingId: input.recordingId,
+        groupKey: input.groupKey,
+        groupSize: input.groupSize ?? null,
+        course: input.course ?? null,
+        archiveKey: input.archiveKey,
+        expectedSize: input.expectedSize ?? null,
+        request: request === undefined ? null : JSON.stringify(request),
+        now: input.now,
+      });
+      return this.read(input.fileId)!;
+    });
+  }
+
+  async claim(fileId: string, owner: string, leaseMs: number, now: number): Promise<ClaimResult> {
+    assertLeaseMs(leaseMs);
+    return this.run('claim', () =>
+      // IMMEDIATE takes the write lock first, so the read that explains a refusal sees the state that refused it.
+      this.db
+        .transaction((): ClaimResult => {
+          const claimed = this.statements.claim.get({ fileId, owner, expires: now + leaseMs, now }) as Row | undefined;
+          if (claimed) return { outcome: 'claimed', entry: toEntry(claimed) };
+          const duplicate = this.statements.countDuplicate.get({ fileId }) as Row | undefined;
+          if (duplicate) return { outcome: 'already_uploaded', entry: toEntry(duplicate) };
+          const current = this.read(fileId);
+          if (!current) throw new LedgerEntryNotFoundError(fileId);
+          return { outcome: 'leased', entry: current };
+        })
+        .immediate(),
+    );
+  }
+
+  async renew(fileId: string, owner: string, leaseMs: number, now: number): Promise<boolean> {
+    assertLeaseMs(leaseMs);
+    return this.changed('renew', this.statements.renew, { fileId, owner, expires: now + leaseMs, now });
+  }
+
+  async checkpoint(fileId: string, owner: string, checkpoint: TransferCheckpoint | null, now: number): Promise<boolean> {
+    const json = checkpoint === null ? null : JSON.stringify(checkpoint);
+    return this.changed('checkpoint', this.statements.checkpoint, { fileId, owner, checkpoint: json, now });
+  }
+
+  async complete(fileId: string, owner: string, result: LedgerResult, now: number): Promise<boolean> {
+    return this.changed('complete', this.statements.complete, { fileId, owner, result: JSON.stringify(result), now });
+  }
+
+  async fail(fileId: string, owner: string, error: LedgerError, now: number): Promise<boolean> {
+    return this.changed('fail', this.statements.fail, { fileId, owner, error: JSON.stringify(error), now });
+  }
+
+  async release(fileId: string, owner: string, now: number): Promise<boolean> {
+    return this.changed('release', this.statements.release, { fileId, owner, now });
+  }
+
+  async get(fileId: string): Promise<LedgerEntry | undefined> {
+    return this.run('get', () => this.read(fileId));
+  }
+
+  async listGroup(groupKey: string): Promise<LedgerEntry[]> {
+    return this.run('listGroup', () => (this.statements.listGroup.all({ groupKey }) as Row[]).map(toEntry));
+  }
+
+  async claimGroupAnnouncement(groupKey: string, now: number): Promise<boolean> {
+    return this.run('claimGroupAnnouncement', () => this.statements.announce.run({ groupKey, now }).changes === 1);
+  }
+
+  async listByState(state: LedgerState, options: ListOptions = {}): Promise<LedgerEntry[]> {
+    return this.run('listByState', () =>
+      (
+        this.statements.listByState.all({
+          state,
+          since: options.updatedSince ?? Number.MIN_SAFE_INTEGER,
+          limit: limitOf(options.limit),
+        }) as Row[]
+      ).map(toEntry),
+    );
+  }
+
+  async listExpiredLeases(now: number, limit?: number): Promise<LedgerEntry[]> {
+    return this.run('listExpiredLeases', () =>
+      (this.statements.listExpired.all({ now, limit: limitOf(limit) }) as Row[]).map(toEntry),
+    );
+  }
+
+  private read(fileId: string): LedgerEntry | undefined {
+    const row = this.statements.get.get({ fileId }) as Row | undefined;
+    return row ? toEntry(row) : undefined;
+  }
+
+  private changed(operation: string, statement: Database.Statement, params: Record<string, unknown>): Promise<boolean> {
+    return this.run(operation, () => statement.run(params).changes === 1);
+  }
+
+  private async run<T>(operation: string, body: () => T): Promise<T> {
+    try {
+      return body();
+    } catch (error) {
+      if (error instanceof ArchiverError) throw error;
+      throw toStoreError(operation, error);
+    }
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insert: db.prepare(`
+      INSERT INTO ${T} (file_id, recording_id, group_key, group_size, course, archive_key, expected_size, request,
+                        state, created_at, updated_at)
+      VALUES (@fileId, @recordingId, @groupKey, @groupSize, @course, @archiveKey, @expectedSize, @request,
+              'requested', @now, @now)
+      ON CONFLICT (file_id) DO NOTHING`),
+    get: db.prepare(`SELECT * FROM ${T} WHERE file_id = @fileId`),
+    claim: db.prepare(`
+      UPDATE ${T} SET state = 'uploading', lease_owner = @owner, lease_expires_at = @expires,
+                      attempts = attempts + 1, updated_at = @now
+      WHERE file_id = @fileId
+        AND (state IN ('requested', 'failed') OR (state = 'uploading' AND lease_expires_at <= @now))
+      RETURNING *`),
+    countDuplicate: db.prepare(`
+      UPDATE ${T} SET duplicates = duplicates + 1 WHERE file_id = @fileId AND state = 'uploaded' RETURNING *`),
+    renew: db.prepare(`UPDATE ${T} SET lease_expires_at = @expires, updated_at = @now WHERE ${HELD_BY_OWNER}`),
+    checkpoint: db.prepare(`UPDATE ${T} SET checkpoint = @checkpoint, updated_at = @now WHERE ${HELD_BY_OWNER}`),
+    complete: db.prepare(`
+      UPDATE ${T} SET state = 'uploaded', result = @result, lease_owner = NULL, lease_expires_at = NULL,
+                      checkpoint = NULL, updated_at = @now
+      WHERE ${HELD_BY_OWNER}`),
+    fail: db.prepare(`
+      UPDATE ${T} SET state = 'failed', last_error = @error, lease_owner = NULL, lease_expires_at = NULL,
+                      updated_at = @now
+      WHERE ${HELD_BY_OWNER}`),
+    release: db.prepare(`
+      UPDATE ${T} SET state = 'requested', lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+      WHERE ${HELD_BY_OWNER}`),
+    listGroup: db.prepare(`SELECT * FROM ${T} WHERE group_key = @groupKey ORDER BY file_id`),
+    announce: db.prepare(`
+      INSERT INTO ${SQLITE_ANNOUNCEMENT_TABLE} (group_key, announced_at) VALUES (@groupKey, @now)
+      ON CONFLICT (group_key) DO NOTHING`),
+    listByState: db.prepare(`
+      SELECT * FROM ${T} WHERE state = @state AND updated_at >= @since
+      ORDER BY updated_at, file_id LIMIT @limit`),
+    listExpired: db.prepare(`
+      SELECT * FROM ${T} WHERE state = 'uploading' AND lease_expires_at <= @now
+      ORDER BY lease_expires_at, file_id LIMIT @limit`),
+  };
+}
+
+/** SQLite's LIMIT -1 means no limit. */
+function limitOf(limit: number | undefined): number {
+  return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
+}
+
+function toEntry(row: Row): LedgerEntry {
+  const entry: LedgerEntry = {
+    fileId: row.file_id,
+    recordingId: row.recording_id,
+    groupKey: row.group_key,
+    archiveKey: row.archive_key,
+    state: row.state,
+    attempts: row.attempts,
+    duplicates: row.duplicates,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.group_size !== null) entry.groupSize = row.group_size;
+  if (row.course !== null) entry.course = row.course;
+  if (row.expected_size !== null) entry.expectedSize = row.expected_size;
+  if (row.request !== null) entry.request = JSON.parse(row.request) as LedgerEntry['request'];
+  if (row.lease_owner !== null) entry.leaseOwner = row.lease_owner;
+  if (row.lease_expires_at !== null) entry.leaseExpiresAt = row.lease_expires_at;
+  if (row.last_error !== null) entry.lastError = JSON.parse(row.last_error) as LedgerError;
+  if (row.checkpoint !== null) entry.checkpoint = JSON.parse(row.checkpoint) as TransferCheckpoint;
+  if (row.result !== null) entry.result = JSON.parse(row.result) as LedgerResult;
+  return entry;
+}
+
+/** SQLITE_BUSY / SQLITE_LOCKED (another process holds the lock past the busy timeout) pass with time; the rest do not. */
+function toStoreError(operation: string, error: unknown): LedgerStoreError {
+  const code = (error as { code?: unknown } | null)?.code;
+  const codeText = typeof code === 'string' ? code : 'unknown';
+  const retryable = /^SQLITE_(BUSY|LOCKED)/.test(codeText);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new LedgerStoreError(`SQLite ledger could not ${operation} (${codeText}): ${detail}`, retryable, { cause: error });
+}

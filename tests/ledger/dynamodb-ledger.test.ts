@@ -1,0 +1,202 @@
+/**
+ * The DynamoDB ledger against dynalite: the shared contract (a fresh table per test,
+ * small query pages so paging is exercised), the stored item layout the CDK table
+ * mirrors, the compact checkpoint encoding, error mapping, and that no path scans.
+ */
+import { createServer } from 'node:net';
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDbUploadLedger,
+  LEDGER_KEYS,
+  MAX_CHECKPOINT_BYTES,
+  decodeCheckpointParts,
+  encodeCheckpointParts,
+  ledgerTableDefinition,
+  toStoreError,
+} from '../../shared/adapters/ledger-dynamodb';
+import { LedgerInputError, LedgerStoreError } from '../../shared/ports/upload-ledger';
+import { startDynalite, type DynaliteHandle } from '../support/dynalite';
+import { describeLedgerContract } from './ledger-contract';
+
+const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
+let dynalite: DynaliteHandle;
+const commandsSent: string[] = [];
+
+beforeAll(async () => {
+  dynalite = await startDynalite();
+  dynalite.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      commandsSent.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommandNames' },
+  );
+});
+afterAll(async () => {
+  await dynalite.stop();
+});
+
+async function freshLedger(): Promise<{ ledger: DynamoDbUploadLedger; tableName: string }> {
+  const tableName = await dynalite.createTable(ledgerTableDefinition(dynalite.uniqueTableName('ledger')));
+  return { ledger: new DynamoDbUploadLedger({ client: dynalite.client, tableName, queryPageSize: 7 }), tableName };
+}
+
+describeLedgerContract('DynamoDB (dynalite)', async () => {
+  const { ledger } = await freshLedger();
+  return { ledger, dispose: async () => undefined };
+});
+
+describe('DynamoDbUploadLedger', () => {
+  const register = (ledger: DynamoDbUploadLedger, fileId: string) =>
+    ledger.register({ fileId, recordingId: 'rec', groupKey: 'rec#0', archiveKey: `k/${fileId}`, now: T0 });
+
+  it('defines the table with pk and the byGroup / byState indexes', async () => {
+    const { tableName } = await freshLedger();
+
+    const { Table } = await dynalite.client.send(new DescribeTableCommand({ TableName: tableName }));
+
+    expect(Table?.KeySchema).toEqual([{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    const indexes = Object.fromEntries((Table?.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i]));
+    expect(indexes[LEDGER_KEYS.groupIndex]?.KeySchema).toEqual([
+      { AttributeName: 'groupPk', KeyType: 'HASH' },
+      { AttributeName: 'groupSk', KeyType: 'RANGE' },
+    ]);
+    expect(indexes[LEDGER_KEYS.groupIndex]?.Projection?.ProjectionType).toBe('KEYS_ONLY');
+    expect(indexes[LEDGER_KEYS.stateIndex]?.KeySchema).toEqual([
+      { AttributeName: 'statePk', KeyType: 'HASH' },
+      { AttributeName: 'stateSk', KeyType: 'RANGE' },
+    ]);
+  });
+
+  it('stores a file as one item keyed file#<id>, with index keys that follow its state', async () => {
+    const { ledger, tableName } = await freshLedger();
+    await register(ledger, 'f1');
+    await ledger.claim('f1', 'a', 60_000, T0 + 5);
+    await ledger.checkpoint('f1', 'a', { bytesCommitted: 10, parts: [{ partNumber: 1, etag: '"x"', size: 10 }] }, T0 + 7);
+
+    const { Item } = await dynalite.client.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'file#f1' } }, ConsistentRead: true }),
+    );
+
+    expect(Item).toMatchObject({
+      pk: { S: 'file#f1' },
+      groupPk: { S: 'group#rec#0' },
+      groupSk: { S: 'f1' },
+      statePk: { S: 'state#uploading' },
+      stateSk: { N: String(T0 + 7) },
+      updatedAt: { N: String(T0 + 7) },
+      attempts: { N: '1' },
+    });
+    expect(Item?.checkpoint?.M?.parts?.B).toBeInstanceOf(Uint8Array);
+  });
+
+  it('announces with a separate announce#<group> item', async () => {
+    const { ledger, tableName } = await freshLedger();
+
+    await ledger.claimGroupAnnouncement('rec#0', T0);
+
+    const { Item } = await dynalite.client.send(
+      new GetItemCommand({ TableName: tableName, Key: { pk: { S: 'announce#rec#0' } }, ConsistentRead: true }),
+    );
+    expect(Item?.announcedAt).toEqual({ N: String(T0) });
+  });
+
+  describe('checkpoint encoding', () => {
+    const md5Etags = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        partNumber: i + 1,
+        etag: `"${require('node:crypto').createHash('md5').update(String(i)).digest('hex')}"`,
+        size: 16 * 1024 * 1024,
+      }));
+
+    it('packs 10,000 parts far under the 400 KB item limit, and decodes them unchanged', () => {
+      const parts = md5Etags(10_000);
+
+      const encoded = encodeCheckpointParts(parts);
+
+      expect(encoded.byteLength).toBeLessThan(250 * 1024);
+      expect(decodeCheckpointParts(encoded)).toEqual(parts);
+    });
+
+    it('refuses a checkpoint that would not fit, as a non-retryable input error', async () => {
+      const { ledger } = await freshLedger();
+      await register(ledger, 'f1');
+      await ledger.claim('f1', 'a', 60_000, T0);
+      const random = require('node:crypto').randomBytes as (n: number) => Buffer;
+      const parts = Array.from({ length: 10_000 }, (_, i) => ({ partNumber: i + 1, etag: random(32).toString('base64'), size: 1 }));
+      expect(encodeCheckpointParts(parts).byteLength).toBeGreaterThan(MAX_CHECKPOINT_BYTES);
+
+      await expect(ledger.checkpoint('f1', 'a', { bytesCommitted: 10_000, parts }, T0 + 1)).rejects.toBeInstanceOf(
+        LedgerInputError,
+      );
+      expect((await ledger.get('f1'))?.checkpoint).toBeUndefined();
+    });
+  });
+
+  describe('errors', () => {
+    it('reports a missing table as a non-retryable LedgerStoreError', async () => {
+      const ledger = new DynamoDbUploadLedger({ client: dynalite.client, tableName: 'no-such-table' });
+
+      const error = await ledger.get('f1').catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(LedgerStoreError);
+      expect(error).toMatchObject({ name: 'LedgerStoreError', retryable: false });
+      expect((error as Error).message).toContain('ResourceNotFoundException');
+    });
+
+    it('reports an unreachable endpoint as a retryable LedgerStoreError', async () => {
+      const port = await closedPort();
+      const client = new DynamoDBClient({
+        endpoint: `http://127.0.0.1:${port}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+        maxAttempts: 1,
+      });
+      try {
+        const ledger = new DynamoDbUploadLedger({ client, tableName: 'ledger' });
+
+        await expect(ledger.claim('f1', 'a', 1_000, T0)).rejects.toMatchObject({ name: 'LedgerStoreError', retryable: true });
+      } finally {
+        client.destroy();
+      }
+    });
+
+    it('treats throttling and server faults as retryable, validation errors as not', () => {
+      const throttled = Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException', $fault: 'client' });
+      const serverFault = Object.assign(new Error('oops'), { name: 'SomethingNew', $fault: 'server' });
+      const invalid = Object.assign(new Error('bad expression'), { name: 'ValidationException', $fault: 'client' });
+
+      expect(toStoreError('claim', throttled)).toMatchObject({ name: 'LedgerStoreError', retryable: true, cause: throttled });
+      expect(toStoreError('claim', serverFault).retryable).toBe(true);
+      expect(toStoreError('claim', invalid).retryable).toBe(false);
+    });
+  });
+
+  // Declared last: Jest runs a file's tests in order, so every path above has been recorded.
+  it('used no Scan on any path, only single-item writes and index queries', () => {
+    expect(commandsSent.length).toBeGreaterThan(100);
+    expect(commandsSent).not.toContain('ScanCommand');
+    expect(commandsSent).not.toContain('TransactWriteItemsCommand');
+    expect(new Set(commandsSent)).toEqual(
+      new Set([
+        'CreateTableCommand',
+        'DescribeTableCommand',
+        'PutItemCommand',
+        'UpdateItemCommand',
+        'GetItemCommand',
+        'QueryCommand',
+        'BatchGetItemCommand',
+      ]),
+    );
+  });
+});
+
+/** A loopback port nobody listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

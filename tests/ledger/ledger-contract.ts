@@ -1,0 +1,525 @@
+/**
+ * The UploadLedger contract: every adapter (SQLite, DynamoDB) runs these same
+ * behaviours. Time is passed in explicitly, so lease expiry is exact, not slept.
+ */
+import { createHash } from 'node:crypto';
+import { FileUploadRequestedSchema, type FileUploadRequested } from '../../shared/events';
+import {
+  LedgerEntryNotFoundError,
+  LedgerInputError,
+  ledgerGroupKey,
+  type LedgerEntry,
+  type LedgerResult,
+  type RegisterInput,
+  type TransferCheckpoint,
+  type UploadLedger,
+} from '../../shared/ports/upload-ledger';
+
+export interface LedgerUnderTest {
+  ledger: UploadLedger;
+  dispose(): Promise<void>;
+}
+
+const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
+const LEASE = 60_000;
+const RECORDING = 'a1B2c3D4e5F6g7H8i9J0kA==';
+const GROUP = ledgerGroupKey(RECORDING, 0);
+
+function registration(fileId: string, overrides: Partial<RegisterInput> = {}): RegisterInput {
+  return {
+    fileId,
+    recordingId: RECORDING,
+    groupKey: GROUP,
+    groupSize: 2,
+    course: 'MAQ101',
+    archiveKey: `courses/MAQ101/2026-03-02/090000_${fileId}.mp4`,
+    expectedSize: 734_003_200,
+    now: T0,
+    ...overrides,
+  };
+}
+
+function resultFor(fileId: string): LedgerResult {
+  return {
+    size: 734_003_200,
+    checksum: { algorithm: 'sha256', value: createHash('sha256').update(fileId).digest('hex') },
+    location: {
+      kind: 's3',
+      container: 'course-archive',
+      key: `courses/MAQ101/${fileId}.mp4`,
+      uri: `s3://course-archive/courses/MAQ101/${fileId}.mp4`,
+    },
+  };
+}
+
+/** A real-shaped FileUploadRequested, validated by its schema so the fixture cannot drift. */
+function uploadRequest(fileId: string): FileUploadRequested {
+  return FileUploadRequestedSchema.parse({
+    metadata: { schemaVersion: 1, correlationId: 'corr-1', causationId: 'evt-1', idempotencyKey: `${RECORDING}:${fileId}` },
+    recordingId: RECORDING,
+    meetingId: '85012345678',
+    course: 'MAQ101',
+    topic: '[MAQ101] Maqam Bayati — lesson 3',
+    startTime: '2026-03-02T09:00:00Z',
+    file: {
+      fileId,
+      idSource: 'zoom',
+      fileType: 'MP4',
+      fileExtension: 'MP4',
+      recordingType: 'shared_screen_with_speaker_view',
+      fileSize: 734_003_200,
+      downloadUrl: `https://ssrweb.zoom.us/rec/download/${fileId}`,
+      status: 'completed',
+    },
+    archiveKey: `courses/MAQ101/2026-03-02/090000_${fileId}.mp4`,
+    acceptedFileCount: 2,
+    part: { index: 0, count: 1 },
+    downloadAccess: { sealedToken: 'c2VhbGVkLXRva2VuLWJ5dGVz' },
+  });
+}
+
+function md5Etag(seed: string): string {
+  return `"${createHash('md5').update(seed).digest('hex')}"`;
+}
+
+function checkpointWith(partCount: number, partSize = 8 * 1024 * 1024): TransferCheckpoint {
+  const parts = Array.from({ length: partCount }, (_, i) => ({ partNumber: i + 1, etag: md5Etag(`part-${i}`), size: partSize }));
+  return {
+    uploadId: 'VXBsb2FkIElEIGZvciBlbHZpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA',
+    bytesCommitted: partCount * partSize,
+    parts,
+    hashState: 'sha256-parts:' + parts.map((p) => p.etag.slice(1, 9)).join(''),
+  };
+}
+
+export function describeLedgerContract(name: string, factory: () => Promise<LedgerUnderTest>): void {
+  describe(`UploadLedger contract: ${name}`, () => {
+    let subject: LedgerUnderTest;
+    let ledger: UploadLedger;
+
+    beforeEach(async () => {
+      subject = await factory();
+      ledger = subject.ledger;
+    });
+    afterEach(async () => {
+      await subject.dispose();
+    });
+
+    describe('register', () => {
+      it('creates a requested entry with no attempts, lease or result', async () => {
+        const entry = await ledger.register(registration('f1'));
+
+        expect(entry).toEqual({
+          fileId: 'f1',
+          recordingId: RECORDING,
+          groupKey: GROUP,
+          groupSize: 2,
+          course: 'MAQ101',
+          archiveKey: 'courses/MAQ101/2026-03-02/090000_f1.mp4',
+          expectedSize: 734_003_200,
+          state: 'requested',
+          attempts: 0,
+          duplicates: 0,
+          createdAt: T0,
+          updatedAt: T0,
+        });
+        expect(await ledger.get('f1')).toEqual(entry);
+      });
+
+      it('is idempotent: a second registration returns the stored entry unchanged', async () => {
+        const first = await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0 + 1);
+
+        const again = await ledger.register(registration('f1', { archiveKey: 'other/key.mp4', now: T0 + 5 }));
+
+        expect(again.archiveKey).toBe(first.archiveKey);
+        expect(again.createdAt).toBe(T0);
+        expect(again.state).toBe('uploading');
+        expect(again.attempts).toBe(1);
+      });
+
+      it('keeps the upload request for re-drives, without the sealed download token', async () => {
+        const request = uploadRequest('f1');
+
+        await ledger.register(registration('f1', { request }));
+
+        const stored = await ledger.get('f1');
+        const { downloadAccess: _token, ...withoutToken } = request;
+        expect(stored?.request).toEqual(withoutToken);
+        expect(JSON.stringify(stored)).not.toContain('c2VhbGVkLXRva2VuLWJ5dGVz');
+      });
+
+      it('refuses an oversized request instead of crowding out the checkpoint', async () => {
+        const request = { ...uploadRequest('f1'), topic: 'x'.repeat(20_000) };
+
+        await expect(ledger.register(registration('f1', { request }))).rejects.toBeInstanceOf(LedgerInputError);
+        expect(await ledger.get('f1')).toBeUndefined();
+      });
+
+      it('answers undefined for a file never registered', async () => {
+        expect(await ledger.get('nope')).toBeUndefined();
+      });
+    });
+
+    describe('claim', () => {
+      it('moves a requested file to uploading, leased to the owner, and counts the attempt', async () => {
+        await ledger.register(registration('f1'));
+
+        const claim = await ledger.claim('f1', 'owner-a', LEASE, T0 + 100);
+
+        expect(claim.outcome).toBe('claimed');
+        expect(claim.entry).toMatchObject({
+          state: 'uploading',
+          leaseOwner: 'owner-a',
+          leaseExpiresAt: T0 + 100 + LEASE,
+          attempts: 1,
+          updatedAt: T0 + 100,
+        });
+        expect(await ledger.get('f1')).toEqual(claim.entry);
+      });
+
+      it('answers leased while another owner holds a live lease, and changes nothing', async () => {
+        await ledger.register(registration('f1'));
+        const first = await ledger.claim('f1', 'owner-a', LEASE, T0);
+
+        const second = await ledger.claim('f1', 'owner-b', LEASE, T0 + LEASE - 1);
+        const sameOwner = await ledger.claim('f1', 'owner-a', LEASE, T0 + 10);
+
+        expect(second.outcome).toBe('leased');
+        expect(second.entry.leaseOwner).toBe('owner-a');
+        expect(second.entry.leaseExpiresAt).toBe(T0 + LEASE);
+        expect(sameOwner.outcome).toBe('leased');
+        expect(await ledger.get('f1')).toEqual(first.entry);
+      });
+
+      it('lets a later attempt take over an expired lease; the old owner can no longer act', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+
+        const takeover = await ledger.claim('f1', 'owner-b', LEASE, T0 + LEASE);
+
+        expect(takeover.outcome).toBe('claimed');
+        expect(takeover.entry).toMatchObject({ leaseOwner: 'owner-b', leaseExpiresAt: T0 + 2 * LEASE, attempts: 2 });
+        const late = T0 + LEASE + 1;
+        expect(await ledger.renew('f1', 'owner-a', LEASE, late)).toBe(false);
+        expect(await ledger.checkpoint('f1', 'owner-a', checkpointWith(1), late)).toBe(false);
+        expect(await ledger.complete('f1', 'owner-a', resultFor('f1'), late)).toBe(false);
+        expect(await ledger.fail('f1', 'owner-a', { code: 'timeout', message: 'late', retryable: true }, late)).toBe(false);
+        expect(await ledger.release('f1', 'owner-a', late)).toBe(false);
+        expect(await ledger.get('f1')).toEqual(takeover.entry);
+      });
+
+      it('lets an owner whose lease ran out finish while nobody has taken over', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+
+        expect(await ledger.complete('f1', 'owner-a', resultFor('f1'), T0 + 2 * LEASE)).toBe(true);
+
+        expect((await ledger.get('f1'))?.state).toBe('uploaded');
+      });
+
+      it('throws LedgerEntryNotFoundError for a file never registered', async () => {
+        await expect(ledger.claim('ghost', 'owner-a', LEASE, T0)).rejects.toBeInstanceOf(LedgerEntryNotFoundError);
+      });
+
+      it('refuses a lease that is not a positive whole number of milliseconds', async () => {
+        await ledger.register(registration('f1'));
+
+        await expect(ledger.claim('f1', 'owner-a', 0, T0)).rejects.toBeInstanceOf(LedgerInputError);
+        await expect(ledger.claim('f1', 'owner-a', 1.5, T0)).rejects.toBeInstanceOf(LedgerInputError);
+        expect((await ledger.get('f1'))?.state).toBe('requested');
+      });
+
+      it('gives the file to exactly one of ten concurrent claimants', async () => {
+        await ledger.register(registration('f1'));
+        const owners = Array.from({ length: 10 }, (_, i) => `owner-${i}`);
+
+        const claims = await Promise.all(owners.map((owner) => ledger.claim('f1', owner, LEASE, T0)));
+
+        const winners = claims.filter((c) => c.outcome === 'claimed');
+        expect(winners).toHaveLength(1);
+        expect(claims.filter((c) => c.outcome === 'leased')).toHaveLength(9);
+        const stored = await ledger.get('f1');
+        expect(stored?.leaseOwner).toBe(winners[0]!.entry.leaseOwner);
+        expect(stored?.attempts).toBe(1);
+      });
+
+      it('gives an expired lease to exactly one of ten concurrent claimants', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'crashed', LEASE, T0);
+
+        const claims = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => ledger.claim('f1', `owner-${i}`, LEASE, T0 + LEASE + 5)),
+        );
+
+        expect(claims.filter((c) => c.outcome === 'claimed')).toHaveLength(1);
+        expect((await ledger.get('f1'))?.attempts).toBe(2);
+      });
+    });
+
+    describe('complete', () => {
+      it('marks the file uploaded with its result and clears lease and checkpoint', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        await ledger.checkpoint('f1', 'owner-a', checkpointWith(3), T0 + 10);
+
+        expect(await ledger.complete('f1', 'owner-a', resultFor('f1'), T0 + 20)).toBe(true);
+
+        const entry = await ledger.get('f1');
+        expect(entry).toMatchObject({ state: 'uploaded', result: resultFor('f1'), attempts: 1, updatedAt: T0 + 20 });
+        expect(entry?.leaseOwner).toBeUndefined();
+        expect(entry?.leaseExpiresAt).toBeUndefined();
+        expect(entry?.checkpoint).toBeUndefined();
+      });
+
+      it('never hands an uploaded file out again: later claims are duplicates, counted', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        await ledger.complete('f1', 'owner-a', resultFor('f1'), T0 + 20);
+
+        const first = await ledger.claim('f1', 'owner-b', LEASE, T0 + 30);
+        const second = await ledger.claim('f1', 'owner-c', LEASE, T0 + 10 * LEASE);
+
+        expect(first.outcome).toBe('already_uploaded');
+        expect(first.entry.duplicates).toBe(1);
+        expect(second.outcome).toBe('already_uploaded');
+        expect(second.entry).toMatchObject({ state: 'uploaded', duplicates: 2, attempts: 1, result: resultFor('f1') });
+        expect((await ledger.get('f1'))?.updatedAt).toBe(T0 + 20);
+      });
+
+      it('counts every one of ten concurrent duplicate deliveries', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        await ledger.complete('f1', 'owner-a', resultFor('f1'), T0 + 20);
+
+        const claims = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => ledger.claim('f1', `dup-${i}`, LEASE, T0 + 30)),
+        );
+
+        expect(claims.every((c) => c.outcome === 'already_uploaded')).toBe(true);
+        expect((await ledger.get('f1'))?.duplicates).toBe(10);
+      });
+
+      it('refuses to complete a file that is not claimed', async () => {
+        await ledger.register(registration('f1'));
+
+        expect(await ledger.complete('f1', 'owner-a', resultFor('f1'), T0)).toBe(false);
+        expect(await ledger.complete('ghost', 'owner-a', resultFor('ghost'), T0)).toBe(false);
+        expect((await ledger.get('f1'))?.state).toBe('requested');
+        expect(await ledger.get('ghost')).toBeUndefined();
+      });
+    });
+
+    describe('fail and re-drive', () => {
+      it('records the failure, frees the file, and lets a re-drive claim it again', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        const error = { code: 'not_found', message: 'Zoom answered 404 for the download', retryable: false };
+
+        expect(await ledger.fail('f1', 'owner-a', error, T0 + 50)).toBe(true);
+
+        const failed = await ledger.get('f1');
+        expect(failed).toMatchObject({ state: 'failed', lastError: error, attempts: 1, updatedAt: T0 + 50 });
+        expect(failed?.leaseOwner).toBeUndefined();
+        expect(await ledger.complete('f1', 'owner-a', resultFor('f1'), T0 + 60)).toBe(false);
+
+        const redrive = await ledger.claim('f1', 'cli-retry', LEASE, T0 + 100);
+        expect(redrive.outcome).toBe('claimed');
+        expect(redrive.entry).toMatchObject({ state: 'uploading', leaseOwner: 'cli-retry', attempts: 2, lastError: error });
+        expect(await ledger.complete('f1', 'cli-retry', resultFor('f1'), T0 + 200)).toBe(true);
+        expect((await ledger.get('f1'))?.state).toBe('uploaded');
+      });
+    });
+
+    describe('release', () => {
+      it('hands the file back as requested, keeping the checkpoint, so the next claim resumes', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        await ledger.checkpoint('f1', 'owner-a', checkpointWith(2), T0 + 5);
+
+        expect(await ledger.release('f1', 'owner-a', T0 + 10)).toBe(true);
+
+        const released = await ledger.get('f1');
+        expect(released).toMatchObject({ state: 'requested', attempts: 1, checkpoint: checkpointWith(2) });
+        expect(released?.leaseOwner).toBeUndefined();
+        expect(released?.leaseExpiresAt).toBeUndefined();
+        expect(await ledger.release('f1', 'owner-a', T0 + 11)).toBe(false);
+        const next = await ledger.claim('f1', 'owner-b', LEASE, T0 + 20);
+        expect(next.outcome).toBe('claimed');
+        expect(next.entry.checkpoint).toEqual(checkpointWith(2));
+      });
+    });
+
+    describe('renew', () => {
+      it('extends the lease, so a claim after the original expiry is refused', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+
+        expect(await ledger.renew('f1', 'owner-a', LEASE, T0 + LEASE - 1)).toBe(true);
+
+        expect((await ledger.get('f1'))?.leaseExpiresAt).toBe(T0 + 2 * LEASE - 1);
+        expect((await ledger.claim('f1', 'owner-b', LEASE, T0 + LEASE)).outcome).toBe('leased');
+        expect(await ledger.renew('f1', 'owner-b', LEASE, T0 + LEASE)).toBe(false);
+      });
+    });
+
+    describe('checkpoint', () => {
+      it('round-trips and survives a takeover: the new owner resumes from it', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        const progress = checkpointWith(5);
+
+        expect(await ledger.checkpoint('f1', 'owner-a', progress, T0 + 10)).toBe(true);
+        expect((await ledger.get('f1'))?.checkpoint).toEqual(progress);
+
+        const takeover = await ledger.claim('f1', 'owner-b', LEASE, T0 + LEASE + 1);
+        expect(takeover.outcome).toBe('claimed');
+        expect(takeover.entry.checkpoint).toEqual(progress);
+        expect(await ledger.checkpoint('f1', 'owner-a', checkpointWith(6), T0 + LEASE + 2)).toBe(false);
+        expect((await ledger.get('f1'))?.checkpoint).toEqual(progress);
+      });
+
+      it('keeps a checkpoint without upload id or hash state, and clears it on null', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        const folderProgress: TransferCheckpoint = { bytesCommitted: 1_048_576, parts: [] };
+
+        await ledger.checkpoint('f1', 'owner-a', folderProgress, T0 + 1);
+        expect((await ledger.get('f1'))?.checkpoint).toEqual(folderProgress);
+
+        expect(await ledger.checkpoint('f1', 'owner-a', null, T0 + 2)).toBe(true);
+        expect((await ledger.get('f1'))?.checkpoint).toBeUndefined();
+      });
+
+      it('stores the largest multipart upload S3 allows (10,000 parts)', async () => {
+        await ledger.register(registration('f1', { request: uploadRequest('f1') }));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        const huge = checkpointWith(10_000);
+
+        expect(await ledger.checkpoint('f1', 'owner-a', huge, T0 + 1)).toBe(true);
+
+        const stored = (await ledger.get('f1'))?.checkpoint;
+        expect(stored?.parts).toHaveLength(10_000);
+        expect(stored).toEqual(huge);
+      });
+    });
+
+    describe('group announcement', () => {
+      it('is granted exactly once among concurrent callers, and once per group', async () => {
+        const answers = await Promise.all(Array.from({ length: 10 }, () => ledger.claimGroupAnnouncement(GROUP, T0)));
+
+        expect(answers.filter(Boolean)).toHaveLength(1);
+        expect(await ledger.claimGroupAnnouncement(GROUP, T0 + 1)).toBe(false);
+        expect(await ledger.claimGroupAnnouncement(ledgerGroupKey(RECORDING, 1), T0)).toBe(true);
+      });
+
+      it('does not show up as a ledger entry', async () => {
+        await ledger.claimGroupAnnouncement(GROUP, T0);
+
+        expect(await ledger.listGroup(GROUP)).toEqual([]);
+        expect(await ledger.listByState('requested')).toEqual([]);
+      });
+    });
+
+    describe('listGroup', () => {
+      it('returns every file of the group, in file id order, with current states', async () => {
+        const other = ledgerGroupKey(RECORDING, 1);
+        await ledger.register(registration('f3'));
+        await ledger.register(registration('f1'));
+        await ledger.register(registration('f2'));
+        await ledger.register(registration('g1', { groupKey: other }));
+        await ledger.claim('f1', 'owner-a', LEASE, T0 + 1);
+        await ledger.complete('f1', 'owner-a', resultFor('f1'), T0 + 2);
+
+        const group = await ledger.listGroup(GROUP);
+
+        expect(group.map((e) => e.fileId)).toEqual(['f1', 'f2', 'f3']);
+        expect(group.map((e) => e.state)).toEqual(['uploaded', 'requested', 'requested']);
+        expect(group[0]?.result).toEqual(resultFor('f1'));
+        expect((await ledger.listGroup(other)).map((e) => e.fileId)).toEqual(['g1']);
+        expect(await ledger.listGroup('unknown#0')).toEqual([]);
+      });
+
+      it('sees the other file uploaded right after completing the last one (announcement check)', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.register(registration('f2'));
+        await ledger.claim('f1', 'a', LEASE, T0);
+        await ledger.claim('f2', 'b', LEASE, T0);
+
+        await Promise.all([
+          ledger.complete('f1', 'a', resultFor('f1'), T0 + 1),
+          ledger.complete('f2', 'b', resultFor('f2'), T0 + 1),
+        ]);
+        const group = await ledger.listGroup(GROUP);
+
+        expect(group.every((e: LedgerEntry) => e.state === 'uploaded')).toBe(true);
+        expect(group).toHaveLength(group[0]?.groupSize ?? -1);
+      });
+    });
+
+    describe('listByState', () => {
+      async function scenario(): Promise<void> {
+        await ledger.register(registration('old-failed', { now: T0 }));
+        await ledger.register(registration('new-failed', { now: T0 }));
+        await ledger.register(registration('waiting', { now: T0 + 30 }));
+        await ledger.register(registration('done', { now: T0 }));
+        await ledger.claim('old-failed', 'a', LEASE, T0 + 1);
+        await ledger.fail('old-failed', 'a', { code: 'download_failed', message: 'reset', retryable: true }, T0 + 10);
+        await ledger.claim('new-failed', 'b', LEASE, T0 + 1);
+        await ledger.fail('new-failed', 'b', { code: 'not_found', message: '404', retryable: false }, T0 + 20);
+        await ledger.claim('done', 'c', LEASE, T0 + 1);
+        await ledger.complete('done', 'c', resultFor('done'), T0 + 5);
+      }
+
+      it('lists the entries in a state, oldest update first', async () => {
+        await scenario();
+
+        expect((await ledger.listByState('failed')).map((e) => e.fileId)).toEqual(['old-failed', 'new-failed']);
+        expect((await ledger.listByState('requested')).map((e) => e.fileId)).toEqual(['waiting']);
+        expect((await ledger.listByState('uploaded')).map((e) => e.fileId)).toEqual(['done']);
+        expect(await ledger.listByState('uploading')).toEqual([]);
+        const [failed] = await ledger.listByState('failed');
+        expect(failed).toEqual(await ledger.get('old-failed'));
+      });
+
+      it('filters by updatedSince (inclusive) and honours limit', async () => {
+        await scenario();
+
+        expect((await ledger.listByState('failed', { updatedSince: T0 + 11 })).map((e) => e.fileId)).toEqual(['new-failed']);
+        expect((await ledger.listByState('failed', { updatedSince: T0 + 20 })).map((e) => e.fileId)).toEqual(['new-failed']);
+        expect(await ledger.listByState('failed', { updatedSince: T0 + 21 })).toEqual([]);
+        expect((await ledger.listByState('failed', { limit: 1 })).map((e) => e.fileId)).toEqual(['old-failed']);
+      });
+
+      it('pages through more entries than one query returns', async () => {
+        const ids = Array.from({ length: 60 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
+        for (const [i, fileId] of ids.entries()) {
+          await ledger.register(registration(fileId, { now: T0 + i }));
+        }
+
+        const all = await ledger.listByState('requested');
+        const some = await ledger.listByState('requested', { limit: 45 });
+
+        expect(all.map((e) => e.fileId)).toEqual(ids);
+        expect(some.map((e) => e.fileId)).toEqual(ids.slice(0, 45));
+      });
+    });
+
+    describe('listExpiredLeases', () => {
+      it('lists uploading entries whose lease expired, and nothing else', async () => {
+        for (const id of ['short', 'long', 'finished', 'idle']) await ledger.register(registration(id));
+        await ledger.claim('short', 'a', 1_000, T0);
+        await ledger.claim('long', 'b', 10 * LEASE, T0);
+        await ledger.claim('finished', 'c', 1_000, T0);
+        await ledger.complete('finished', 'c', resultFor('finished'), T0 + 10);
+
+        expect(await ledger.listExpiredLeases(T0 + 999)).toEqual([]);
+        const expired = await ledger.listExpiredLeases(T0 + 1_000);
+        expect(expired.map((e) => e.fileId)).toEqual(['short']);
+        expect(expired[0]).toMatchObject({ state: 'uploading', leaseOwner: 'a', leaseExpiresAt: T0 + 1_000 });
+        expect((await ledger.listExpiredLeases(T0 + 10 * LEASE)).map((e) => e.fileId).sort()).toEqual(['long', 'short']);
+        expect(await ledger.listExpiredLeases(T0 + 10 * LEASE, 1)).toHaveLength(1);
+      });
+    });
+  });
+}
