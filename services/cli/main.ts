@@ -6,7 +6,12 @@
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError } from '../../shared/errors';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbAuditLog } from '../../shared/adapters/audit-dynamodb';
+import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
+import { dataPaths } from '../runtime/paths';
 import { serveCommand } from './serve';
+import { parseSince, runStatus } from './status';
 import { loadSample, sendSignedWebhook } from './simulate';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -43,6 +48,30 @@ program
     console.log(`${result.status} in ${result.elapsedMs.toFixed(1)} ms`);
     console.log(result.body);
     if (result.status >= 300) process.exitCode = 1;
+  });
+
+program
+  .command('status')
+  .description('what arrived, what was archived, what failed and why (from the audit trail)')
+  .option('--recording <id>', "one recording's history (Zoom meeting UUID)")
+  .option('--course <code>', "a course's events; with --since/--until")
+  .option('--failed', 'failed files and rejected recordings (default: last 7 days)')
+  .option('--since <time>', 'from (e.g. 24h, 7d, 2026-11-01)')
+  .option('--until <time>', 'until (exclusive)')
+  .option('--json', 'JSON for scripts')
+  .option('--table <name>', 'read the DynamoDB audit table (AWS credentials from the environment)')
+  .option('--data-dir <dir>', 'local state folder (env DATA_DIR)', process.env.DATA_DIR ?? './data')
+  .action(async (options: { recording?: string; course?: string; failed?: boolean; since?: string; until?: string; json?: boolean; table?: string; dataDir: string }) => {
+    const now = new Date();
+    const since = options.since === undefined ? undefined : parseSince(options.since, now);
+    const until = options.until === undefined ? undefined : parseSince(options.until, now);
+    const auditPath = dataPaths(options.dataDir).audit;
+    if (!options.table && !existsSync(auditPath)) {
+      throw new ConfigError(`no audit trail at ${auditPath} yet: run \`npm start\` here first, or pass --data-dir or --table`);
+    }
+    const log = options.table ? new DynamoDbAuditLog(new DynamoDBClient({}), options.table) : new SqliteAuditLog(auditPath);
+    console.log(await runStatus(log, { ...options, since, until }, now));
+    if (log instanceof SqliteAuditLog) log.close();
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,0 +1,71 @@
+/**
+ * Turns any bus event into an audit record: allow-lists the fields worth keeping per
+ * detail-type and writes one line for people. Nothing is copied wholesale, so a
+ * token, a sealed token or a signed download URL can never reach the audit trail.
+ */
+import { DetailType, type DetailOf, type DetailTypeName } from '../../shared/events';
+import type { AuditRecord } from '../../shared/ports/audit-log';
+
+export interface AuditInput<T extends DetailTypeName = DetailTypeName> {
+  id: string;
+  time: string;
+  detailType: T;
+  detail: DetailOf<T>;
+}
+
+type Parts = Pick<AuditRecord, 'summary' | 'data' | 'course' | 'fileId'>;
+
+const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
+  [DetailType.RecordingAvailable]: (d) => ({
+    summary: `received ${d.trigger} "${d.topic}" with ${d.files.length} file(s)${d.part.count > 1 ? ` (part ${d.part.index + 1}/${d.part.count})` : ''}`,
+    data: { meetingId: d.meetingId, topic: d.topic, files: d.files.length, startTime: d.startTime, hostEmail: d.hostEmail, part: d.part.index },
+  }),
+  [DetailType.RecordingRejected]: (d) => ({
+    course: d.course,
+    summary: `rejected (${d.reason}): ${d.explanation}`,
+    data: { meetingId: d.meetingId, topic: d.topic, reason: d.reason },
+  }),
+  [DetailType.FileUploadRequested]: (d) => ({
+    course: d.course,
+    fileId: d.file.fileId,
+    summary: `requested ${d.file.fileType} ${d.file.recordingType ?? ''} → ${d.archiveKey}`.replace(/\s+/g, ' '),
+    data: { key: d.archiveKey, fileType: d.file.fileType, recordingType: d.file.recordingType, expectedSize: d.file.fileSize },
+  }),
+  [DetailType.FileUploaded]: (d) => ({
+    course: d.course,
+    fileId: d.fileId,
+    summary: `uploaded ${d.size} bytes to ${d.location.uri} in ${Math.round(d.transferMs)} ms`,
+    data: { key: d.location.key, uri: d.location.uri, size: d.size, sha256: d.checksum.value, transferMs: Math.round(d.transferMs), attempts: d.attempts },
+  }),
+  [DetailType.FileUploadFailed]: (d) => ({
+    course: d.course,
+    fileId: d.fileId,
+    summary: `failed (${d.code}${d.retryable ? ', retryable' : ''}) after ${d.attempts} attempt(s): ${d.reason}`,
+    data: { key: d.archiveKey, code: d.code, reason: d.reason, retryable: d.retryable, attempts: d.attempts },
+  }),
+  [DetailType.RecordingArchived]: (d) => ({
+    course: d.course,
+    summary: `archived: all ${d.files.length} file(s) uploaded`,
+    data: { files: d.files.length, bytes: d.files.reduce((sum, f) => sum + f.size, 0) },
+  }),
+};
+
+const PROBLEMS: ReadonlySet<DetailTypeName> = new Set([DetailType.FileUploadFailed, DetailType.RecordingRejected]);
+
+export function toAuditRecord(event: AuditInput): AuditRecord {
+  const parts = (describe[event.detailType] as (detail: unknown) => Parts)(event.detail);
+  const data = Object.fromEntries(Object.entries(parts.data).filter(([, value]) => value !== undefined));
+  return {
+    eventId: event.id,
+    detailType: event.detailType,
+    time: new Date(event.time).toISOString(),
+    recordingId: event.detail.recordingId,
+    course: parts.course,
+    fileId: parts.fileId,
+    correlationId: event.detail.metadata.correlationId,
+    causationId: event.detail.metadata.causationId,
+    problem: PROBLEMS.has(event.detailType),
+    summary: parts.summary,
+    data,
+  };
+}

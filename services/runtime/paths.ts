@@ -1,0 +1,15 @@
+/** Where the single-machine runtime keeps its state under DATA_DIR (default ./data). */
+import { join, resolve } from 'node:path';
+
+export const DEFAULT_DATA_DIR = './data';
+
+export function dataPaths(dataDir: string = DEFAULT_DATA_DIR) {
+  const root = resolve(dataDir);
+  return {
+    root,
+    audit: join(root, 'audit.sqlite'),
+    ledger: join(root, 'ledger.sqlite'),
+    bus: join(root, 'bus.sqlite'),
+    archive: join(root, 'archive'),
+  };
+}
