@@ -50,10 +50,12 @@ export const RecordingFileSchema = z.object({
 });
 export type RecordingFile = z.infer<typeof RecordingFileSchema>;
 
+const Trigger = z.enum(['recording.completed', 'recording.transcript_completed']);
+
 export const RecordingAvailableSchema = z.object({
   metadata: withVersion(1),
   /** The Zoom event that announced the files. */
-  trigger: z.enum(['recording.completed', 'recording.transcript_completed']),
+  trigger: Trigger,
   /** Meeting instance UUID: the recording's identity. */
   recordingId: text(),
   /** Numeric meeting id (shared by every instance of a recurring meeting), as a string. */
@@ -98,6 +100,8 @@ export type RecordingRejected = z.infer<typeof RecordingRejectedSchema>;
 
 export const FileUploadRequestedSchema = z.object({
   metadata: withVersion(1),
+  /** The RecordingAvailable's trigger: a recording's files and its later transcript are announced separately. */
+  trigger: Trigger,
   recordingId: text(),
   meetingId: text(),
   course: text(),
@@ -107,7 +111,7 @@ export const FileUploadRequestedSchema = z.object({
   file: RecordingFileSchema,
   /** Where the file goes in the archive; deterministic, so a retry overwrites, never duplicates. */
   archiveKey: text(1, 1024),
-  /** How many files of this recording (part) were accepted: RecordingArchived waits for all of them. */
+  /** How many files of this RecordingAvailable (trigger + part) were accepted: RecordingArchived waits for all of them. */
   acceptedFileCount: z.int().check(z.positive()),
   part: part(),
   downloadAccess: z.optional(DownloadAccessSchema),

@@ -47,6 +47,7 @@ export function seedEvents(): AuditInput[] {
     event('e01', '2026-11-20T10:00:00Z', DetailType.RecordingAvailable, available('rec-A', '[MAQ101] lesson 1')),
     event('e02', '2026-11-20T10:00:01Z', DetailType.FileUploadRequested, {
       metadata: meta('rec-A:req'),
+      trigger: 'recording.completed',
       recordingId: 'rec-A',
       meetingId: '123',
       course: 'MAQ101',
