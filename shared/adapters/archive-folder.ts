@@ -1,0 +1,199 @@
+/**
+ * ArchiveStore on a folder of the local disk (ARCHIVE_DIR), for the single-machine runtime.
+ *
+ * The key maps to a relative path under the root. The bytes go to a hidden
+ * `.<name>.<random>.partial` file in the target's own directory (so the rename
+ * cannot cross file systems), which is fsynced, then renamed over the final name —
+ * atomic on POSIX: a reader sees the old file or the whole new one, never a part —
+ * and the directories whose entries changed are fsynced. A failed put removes its
+ * temporary file.
+ *
+ * Metadata is not kept: the ledger and the audit trail hold it, and a sidecar file
+ * could not be replaced atomically together with the object. Where S3 allows both
+ * `a` and `a/b` as keys, a folder cannot: such a put fails, not retryable.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../errors';
+import type { ArchiveLocation } from '../events';
+import {
+  ArchiveInputError,
+  ArchiveNotFoundError,
+  ArchiveReadError,
+  ArchiveWriteError,
+  assertArchiveKey,
+  assertArchiveMetadata,
+  meterPutBody,
+  writeCause,
+  writeOrigin,
+  type ArchiveObjectInfo,
+  type ArchivePutInput,
+  type ArchivePutResult,
+  type ArchiveStore,
+} from '../ports/archive-store';
+
+export interface FolderArchiveStoreOptions {
+  /** The archive folder; created on first put. Relative paths resolve against the working directory. */
+  root: string;
+}
+
+/** Suffix of in-progress files; nothing else in the archive ends with it. */
+export const PARTIAL_SUFFIX = '.partial';
+/** Room left for the temporary name's dot, random part and suffix within a 255-byte file name. */
+const MAX_TEMP_STEM_BYTES = 200;
+/** The key can never be written here as it stands: a file where a folder is needed, or the reverse, or a name too long. */
+const PERMANENT_CODES = new Set(['EISDIR', 'ENOTDIR', 'EEXIST', 'ENAMETOOLONG']);
+const MISSING_CODES = new Set(['ENOENT', 'ENOTDIR']);
+
+export class FolderArchiveStore implements ArchiveStore {
+  readonly kind = 'folder';
+  readonly keepsMetadata = false;
+  readonly root: string;
+
+  constructor(options: FolderArchiveStoreOptions) {
+    if (!options.root) throw new ConfigError('folder archive: a root folder (ARCHIVE_DIR) is required');
+    this.root = path.resolve(options.root);
+  }
+
+  async put(input: ArchivePutInput): Promise<ArchivePutResult> {
+    const { key, signal } = input;
+    let target: string;
+    let metered: ReturnType<typeof meterPutBody>;
+    try {
+      target = this.pathOf(key);
+      assertArchiveMetadata(input.metadata);
+      metered = meterPutBody(input);
+    } catch (error) {
+      input.body.destroy();
+      throw error;
+    }
+    const { chunks, meter, release } = metered;
+    const directory = path.dirname(target);
+    let temporary: string | undefined;
+    try {
+      const firstCreated = await mkdir(directory, { recursive: true });
+      temporary = path.join(directory, temporaryName(path.basename(target)));
+      await writeDurably(temporary, chunks);
+      await rename(temporary, target);
+      temporary = undefined;
+      await syncDirectories(firstCreated === undefined ? directory : path.dirname(firstCreated), directory);
+      return { location: this.describe(key), size: meter.bytes };
+    } catch (error) {
+      const origin = writeOrigin(meter, signal);
+      const cause = writeCause(meter, signal, error);
+      input.body.destroy();
+      const cleanupError =
+        temporary === undefined ? undefined : await rm(temporary, { force: true }).then(() => undefined, (e: unknown) => e);
+      const permanent = origin === 'store' && PERMANENT_CODES.has(errorCode(error) ?? '');
+      throw new ArchiveWriteError(`could not store ${key} in ${this.root}: ${describeError(cause)}`, key, origin, {
+        cause,
+        cleanupError,
+        ...(permanent ? { retryable: false } : {}),
+      });
+    } finally {
+      release();
+    }
+  }
+
+  async head(key: string): Promise<ArchiveObjectInfo | undefined> {
+    const target = this.pathOf(key);
+    try {
+      const stats = await stat(target);
+      return stats.isFile() ? { size: stats.size, metadata: {} } : undefined;
+    } catch (error) {
+      if (MISSING_CODES.has(errorCode(error) ?? '')) return undefined;
+      throw new ArchiveReadError(`could not read ${key} in ${this.root}: ${describeError(error)}`, { cause: error });
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const target = this.pathOf(key);
+    let handle: FileHandle;
+    try {
+      handle = await open(target, 'r');
+    } catch (error) {
+      if (MISSING_CODES.has(errorCode(error) ?? '')) throw new ArchiveNotFoundError(key);
+      throw new ArchiveReadError(`could not read ${key} in ${this.root}: ${describeError(error)}`, { cause: error });
+    }
+    const stats = await handle.stat().catch(async (error: unknown) => {
+      await handle.close();
+      throw new ArchiveReadError(`could not read ${key} in ${this.root}: ${describeError(error)}`, { cause: error });
+    });
+    if (!stats.isFile()) {
+      await handle.close();
+      throw new ArchiveNotFoundError(key);
+    }
+    return handle.createReadStream();
+  }
+
+  describe(key: string): ArchiveLocation {
+    return { kind: 'folder', container: this.root, key, uri: pathToFileURL(this.pathOf(key)).href };
+  }
+
+  /** The key's path under the root; refuses anything that would land elsewhere. */
+  private pathOf(key: string): string {
+    assertArchiveKey(key);
+    const target = path.resolve(this.root, ...key.split('/'));
+    const relative = path.relative(this.root, target);
+    if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+      throw new ArchiveInputError(`archive key ${JSON.stringify(key)} resolves outside the archive folder`);
+    }
+    return target;
+  }
+}
+
+/** Writes every chunk, then fsyncs, before the caller may rename: a crash leaves at worst a stray .partial. */
+async function writeDurably(file: string, chunks: AsyncIterable<Buffer>): Promise<void> {
+  const handle = await open(file, 'wx');
+  try {
+    for await (const chunk of chunks) {
+      for (let offset = 0; offset < chunk.length; ) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null);
+        offset += bytesWritten;
+      }
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** fsyncs `deepest` and each parent up to `highest`: every directory that gained an entry. */
+async function syncDirectories(highest: string, deepest: string): Promise<void> {
+  for (let directory = deepest; ; directory = path.dirname(directory)) {
+    const handle = await open(directory, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    if (directory === highest || directory === path.dirname(directory)) return;
+  }
+}
+
+function temporaryName(name: string): string {
+  return `.${truncateUtf8(name, MAX_TEMP_STEM_BYTES)}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
+}
+
+function truncateUtf8(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let result = '';
+  for (const character of text) {
+    bytes += Buffer.byteLength(character, 'utf8');
+    if (bytes > maxBytes) break;
+    result += character;
+  }
+  return result;
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
