@@ -1,0 +1,133 @@
+/**
+ * Sits between the Zoom download and the archive store: hashes the bytes (SHA-256),
+ * counts them against Zoom's file_size, and refuses a body that is a page or an error
+ * document. Every refusal is a stream error raised BEFORE the stream ends, so the
+ * store downstream aborts instead of committing a wrong file.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { NotMediaError, SizeMismatchError, type ContentKind } from '../../shared/ports/zoom-client';
+
+export interface MediaVerifierOptions {
+  /** Zoom's file_size; unknown for CC and TIMELINE files. */
+  expectedSize?: number;
+  /** Default 'media': then a body starting like JSON is refused too; HTML is refused for every kind. */
+  expect?: ContentKind;
+  highWaterMark?: number;
+}
+
+export interface VerifiedContent {
+  bytes: number;
+  sha256: string;
+}
+
+/** Bytes held back until the start of the body can be judged. */
+const SNIFF_BYTES = 64;
+/** A body that is still only whitespace after this many bytes is judged on what follows no more. */
+const SNIFF_LIMIT = 1024;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+export class MediaVerifier extends Transform {
+  private readonly expectedSize?: number;
+  private readonly expect: ContentKind;
+  private readonly hash: Hash = createHash('sha256');
+  private bytes = 0;
+  private head: Buffer[] | undefined = [];
+  private headBytes = 0;
+  private digest?: string;
+
+  constructor(options: MediaVerifierOptions = {}) {
+    super({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
+    this.expectedSize = options.expectedSize;
+    this.expect = options.expect ?? 'media';
+  }
+
+  /** Byte count and hex SHA-256 of what passed; only after the stream finished without error. */
+  result(): VerifiedContent {
+    if (this.digest === undefined) throw new Error('MediaVerifier.result() called before the stream ended');
+    return { bytes: this.bytes, sha256: this.digest };
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
+      callback(new SizeMismatchError(this.expectedSize, this.bytes, true));
+      return;
+    }
+    this.hash.update(chunk);
+    if (this.head === undefined) {
+      callback(null, chunk);
+      return;
+    }
+    this.head.push(chunk);
+    this.headBytes += chunk.length;
+    const verdict = judgeStart(Buffer.concat(this.head), this.expect, false);
+    if (verdict === 'undecided') {
+      callback();
+      return;
+    }
+    callback(verdict === 'ok' ? null : verdict, this.releaseHead());
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.head !== undefined) {
+      const verdict = judgeStart(Buffer.concat(this.head), this.expect, true);
+      if (verdict instanceof Error) {
+        callback(verdict);
+        return;
+      }
+      const held = this.releaseHead();
+      if (held.length > 0) this.push(held);
+    }
+    if (this.expectedSize !== undefined && this.bytes !== this.expectedSize) {
+      callback(new SizeMismatchError(this.expectedSize, this.bytes, false));
+      return;
+    }
+    this.digest = this.hash.digest('hex');
+    callback();
+  }
+
+  private releaseHead(): Buffer {
+    const held = Buffer.concat(this.head ?? []);
+    this.head = undefined;
+    return held;
+  }
+}
+
+export function createMediaVerifier(options: MediaVerifierOptions = {}): MediaVerifier {
+  return new MediaVerifier(options);
+}
+
+/**
+ * Judges the first bytes: a UTF-8 BOM and leading whitespace are skipped (pages often
+ * start with them), then `<!doctype` / `<html` is a page, and for media `{` is a JSON
+ * error body. Real MP4/M4A files start with a binary box header, never with these.
+ */
+function judgeStart(head: Buffer, expect: ContentKind, atEnd: boolean): 'ok' | 'undecided' | NotMediaError {
+  if (!atEnd && head.length < BOM.length && BOM.subarray(0, head.length).equals(head)) return 'undecided';
+  let start = head.subarray(0, BOM.length).equals(BOM) ? BOM.length : 0;
+  while (start < head.length && isWhitespace(head[start]!)) start++;
+  const rest = head.length - start;
+  if (rest === 0) return atEnd || head.length >= SNIFF_LIMIT ? 'ok' : 'undecided';
+  if (rest < SNIFF_BYTES && !atEnd && head.length < SNIFF_LIMIT) {
+    // Only worth waiting for when the body may still turn into a page or a document.
+    const first = head[start]!;
+    if (first !== 0x3c /* < */ && !(expect === 'media' && (first === 0x7b /* { */ || first === 0x5b) /* [ */)) return 'ok';
+    return 'undecided';
+  }
+  const text = head.subarray(start, start + SNIFF_BYTES).toString('latin1').toLowerCase();
+  if (text.startsWith('<!doctype') || text.startsWith('<html') || text.startsWith('<head') || text.startsWith('<body')) {
+    return new NotMediaError('the download is an HTML page, not the recording file');
+  }
+  if (expect === 'media' && (text.startsWith('{') || (text.startsWith('[') && /^\[\s*[{"\d\]]/.test(text)))) {
+    return new NotMediaError('the download is a JSON document, not the recording file');
+  }
+  if (expect === 'media' && text.startsWith('<?xml')) {
+    return new NotMediaError('the download is an XML document, not the recording file');
+  }
+  return 'ok';
+}
+
+function isWhitespace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d || byte === 0x0c;
+}
