@@ -62,7 +62,7 @@ export type LedgerRequest = Omit<FileUploadRequested, 'downloadAccess'>;
 export interface LedgerEntry {
   fileId: string;
   recordingId: string;
-  /** The files that announce together: `${recordingId}#${part.index}` of the RecordingAvailable part. */
+  /** The files that announce together (one RecordingAvailable): see ledgerGroupKey. */
   groupKey: string;
   /** How many files of the group were accepted (FileUploadRequested.acceptedFileCount). */
   groupSize?: number;
@@ -148,9 +148,9 @@ export interface UploadLedger {
   listExpiredLeases(now: number, limit?: number): Promise<LedgerEntry[]>;
 }
 
-/** The group of a file: the RecordingAvailable part it came from (one RecordingArchived per part). */
-export function ledgerGroupKey(recordingId: string, partIndex: number): string {
-  return `${recordingId}#${partIndex}`;
+/** Group key of the files announced together: one RecordingAvailable (`part` = its trigger and part index). */
+export function ledgerGroupKey(recordingId: string, part: string | number): string {
+  return `${recordingId}#${part}`;
 }
 
 /** A stored request over this size is refused: it would crowd the checkpoint out of a DynamoDB item. */

@@ -56,6 +56,7 @@ function resultFor(fileId: string): LedgerResult {
 function uploadRequest(fileId: string): FileUploadRequested {
   return FileUploadRequestedSchema.parse({
     metadata: { schemaVersion: 1, correlationId: 'corr-1', causationId: 'evt-1', idempotencyKey: `${RECORDING}:${fileId}` },
+    trigger: 'recording.completed',
     recordingId: RECORDING,
     meetingId: '85012345678',
     course: 'MAQ101',

@@ -1,0 +1,273 @@
+/**
+ * The uploader use case: one FileUploadRequested → the file in the archive exactly
+ * once, verified, announced. The ledger decides who transfers (a lease-holding
+ * claim); duplicates are acknowledged and counted; a crashed attempt's lease expires
+ * and the recovery sweep re-drives it. Publishing FileUploaded comes before marking
+ * the ledger entry uploaded, so a crash between the two repeats the (idempotent)
+ * announcement rather than losing it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { TokenSealer } from '../../shared/crypto/token-seal';
+import {
+  DetailType,
+  deriveMetadata,
+  type DomainEvent,
+  type FailureCode,
+  type FileUploadRequested,
+  type ParsedEvent,
+} from '../../shared/events';
+import type { AppLogger } from '../../shared/logger';
+import type { ArchiveStore } from '../../shared/ports/archive-store';
+import type { EventPublisher } from '../../shared/ports/event-publisher';
+import { ledgerGroupKey, type LedgerEntry, type UploadLedger } from '../../shared/ports/upload-ledger';
+import { DownloadNetworkError, type DownloadTokenSource, type ZoomDownloader } from '../../shared/ports/zoom-client';
+import { sleep } from '../../shared/retry';
+import { codeOf, decide, describeError, rootCause, type AttemptHistory, type PolicyOptions } from './failure-policy';
+import { transferOnce, type TransferResult } from './transfer';
+
+export interface UploaderDeps {
+  ledger: UploadLedger;
+  store: ArchiveStore;
+  tokens: DownloadTokenSource;
+  downloader: ZoomDownloader;
+  publisher: EventPublisher;
+  /** Opens the webhook's sealed download token; absent when no sealing secret is configured. */
+  sealer?: TokenSealer;
+  logger: AppLogger;
+  now: () => number;
+  /** Identifies this process or Lambda container in lease owners. */
+  instanceId: string;
+  leaseMs: number;
+  policy: PolicyOptions;
+  /** Give up an attempt that takes longer than this (a slow drip). */
+  transferTimeoutMs: number;
+  /** Aborted on shutdown: the transfer stops and the lease is released for another run. */
+  shutdown?: AbortSignal;
+}
+
+export type UploadOutcome =
+  | { outcome: 'uploaded'; result: TransferResult; attempts: number }
+  | { outcome: 'duplicate'; entry: LedgerEntry }
+  | { outcome: 'in_progress_elsewhere'; entry: LedgerEntry }
+  | { outcome: 'failed'; code: FailureCode; retryable: boolean; attempts: number }
+  | { outcome: 'released' }
+  | { outcome: 'lease_lost' };
+
+const FILE_UPLOADED_VERSION = 1 as const;
+
+export async function uploadFile(event: ParsedEvent<typeof DetailType.FileUploadRequested>, deps: UploaderDeps): Promise<UploadOutcome> {
+  const request = event.detail;
+  const log = { correlationId: request.metadata.correlationId, recordingId: request.recordingId, fileId: request.file.fileId, key: request.archiveKey };
+  const groupKey = announcementGroup(request);
+  await deps.ledger.register({
+    fileId: request.file.fileId,
+    recordingId: request.recordingId,
+    groupKey,
+    groupSize: request.acceptedFileCount,
+    course: request.course,
+    archiveKey: request.archiveKey,
+    expectedSize: request.file.fileSize,
+    request,
+    now: deps.now(),
+  });
+
+  const owner = `${deps.instanceId}:${randomUUID()}`;
+  const claim = await deps.ledger.claim(request.file.fileId, owner, deps.leaseMs, deps.now());
+  if (claim.outcome === 'already_uploaded') {
+    deps.logger.info('duplicate request: file already archived', { ...log, duplicates: claim.entry.duplicates });
+    return { outcome: 'duplicate', entry: claim.entry };
+  }
+  if (claim.outcome === 'leased') {
+    deps.logger.info('file is being transferred by another run; its lease decides', { ...log, leaseExpiresAt: claim.entry.leaseExpiresAt });
+    return { outcome: 'in_progress_elsewhere', entry: claim.entry };
+  }
+
+  const lease = keepLease(deps, request.file.fileId, owner);
+  try {
+    return await transferWithRetries(event, deps, owner, groupKey, lease.signal, log);
+  } finally {
+    lease.stop();
+  }
+}
+
+async function transferWithRetries(
+  event: ParsedEvent<typeof DetailType.FileUploadRequested>,
+  deps: UploaderDeps,
+  owner: string,
+  groupKey: string,
+  leaseSignal: AbortSignal,
+  log: Record<string, unknown>,
+): Promise<UploadOutcome> {
+  const request = event.detail;
+  const fileId = request.file.fileId;
+  const webhookToken = openWebhookToken(request, deps.sealer);
+  const history: AttemptHistory = { attempts: 0, byCode: {} };
+  let freshOAuth = false;
+  const started = deps.now();
+
+  for (;;) {
+    history.attempts++;
+    const deadline = AbortSignal.timeout(deps.transferTimeoutMs);
+    const signal = AbortSignal.any([leaseSignal, deadline, ...(deps.shutdown ? [deps.shutdown] : [])]);
+    let usedToken: { token: string; source: 'webhook' | 'oauth' } | undefined;
+    let result: TransferResult;
+    try {
+      usedToken = await deps.tokens.tokenFor(freshOAuth ? undefined : webhookToken);
+      result = await transferOnce(request, usedToken.token, deps, signal);
+    } catch (thrown) {
+      if (deps.shutdown?.aborted) {
+        await deps.ledger.release(fileId, owner, deps.now());
+        deps.logger.info('shutting down: transfer stopped, lease released for the next run', log);
+        return { outcome: 'released' };
+      }
+      if (leaseSignal.aborted) {
+        deps.logger.warn('lease lost during the transfer; another run owns the file now', log);
+        return { outcome: 'lease_lost' };
+      }
+      // Whatever the stream reported when the deadline cut it, the reason is the deadline.
+      const error = deadline.aborted
+        ? new DownloadNetworkError(`transfer took longer than ${deps.transferTimeoutMs} ms`, { cause: thrown, timeout: true })
+        : rootCause(thrown);
+      const code = codeOf(error);
+      history.byCode[code] = (history.byCode[code] ?? 0) + 1;
+      if (code === 'unauthorized' && usedToken?.source === 'oauth') deps.tokens.invalidateOAuth(usedToken.token);
+      const decision = decide(error, history, deps.policy);
+      deps.logger.warn('transfer attempt failed', { ...log, attempt: history.attempts, code, reason: describeError(error), decision: decision.action });
+      if (decision.action === 'fail') {
+        await publishOrRelease(deps, fileId, owner, fileUploadFailed(event, decision, history.attempts));
+        await deps.ledger.fail(fileId, owner, { code: decision.code, message: decision.reason, retryable: decision.retryable }, deps.now());
+        return { outcome: 'failed', code: decision.code, retryable: decision.retryable, attempts: history.attempts };
+      }
+      freshOAuth ||= decision.freshOAuthToken;
+      await sleep(decision.delayMs);
+      continue;
+    }
+    return finishUpload(event, deps, owner, groupKey, result, { transferMs: deps.now() - started, attempts: history.attempts, tokenSource: usedToken.source }, log);
+  }
+}
+
+/**
+ * The object is committed: announce it, then mark the ledger. A publish that fails
+ * after the bus's own retries releases the lease and throws, so the run is retried
+ * (the object is overwritten with the same bytes; the event is idempotent).
+ */
+async function finishUpload(
+  event: ParsedEvent<typeof DetailType.FileUploadRequested>,
+  deps: UploaderDeps,
+  owner: string,
+  groupKey: string,
+  result: TransferResult,
+  stats: { transferMs: number; attempts: number; tokenSource: string },
+  log: Record<string, unknown>,
+): Promise<UploadOutcome> {
+  const fileId = event.detail.file.fileId;
+  await publishOrRelease(deps, fileId, owner, fileUploaded(event, result, stats.transferMs, stats.attempts));
+  const checksum = { algorithm: 'sha256' as const, value: result.sha256 };
+  if (!(await deps.ledger.complete(fileId, owner, { size: result.size, checksum, location: result.location }, deps.now()))) {
+    deps.logger.warn('uploaded and announced, but the lease was lost first: the run that owns the file now will finish it', log);
+    return { outcome: 'lease_lost' };
+  }
+  deps.logger.info('file archived', { ...log, bytes: result.size, sha256: result.sha256, ...stats });
+  await announceIfGroupComplete(event, deps, groupKey);
+  return { outcome: 'uploaded', result, attempts: stats.attempts };
+}
+
+/** The files announced together by RecordingArchived: those of one RecordingAvailable (trigger + part). */
+export function announcementGroup(request: FileUploadRequested): string {
+  return ledgerGroupKey(request.recordingId, `${request.trigger}#${request.part.index}`);
+}
+
+/** Publishes, or gives the file back (lease released) and throws, so that the run is retried. */
+async function publishOrRelease(deps: UploaderDeps, fileId: string, owner: string, event: DomainEvent): Promise<void> {
+  try {
+    await deps.publisher.publish([event]);
+  } catch (error) {
+    await deps.ledger.release(fileId, owner, deps.now());
+    throw error;
+  }
+}
+
+/** Renews the lease while the transfer runs; aborts the signal if it is lost. */
+function keepLease(deps: UploaderDeps, fileId: string, owner: string): { signal: AbortSignal; stop(): void } {
+  const controller = new AbortController();
+  const timer = setInterval(() => {
+    deps.ledger.renew(fileId, owner, deps.leaseMs, deps.now()).then(
+      (kept) => {
+        if (!kept) controller.abort(new Error('lease lost'));
+      },
+      (error: unknown) => deps.logger.warn('lease renewal failed; will try again', { fileId, error: describeError(error) }),
+    );
+  }, Math.max(100, Math.floor(deps.leaseMs / 3)));
+  timer.unref();
+  return { signal: controller.signal, stop: () => clearInterval(timer) };
+}
+
+function openWebhookToken(request: FileUploadRequested, sealer: TokenSealer | undefined) {
+  const sealed = request.downloadAccess?.sealedToken;
+  const token = sealed && sealer ? sealer.open(sealed) : undefined;
+  return token ? { token, expiresAt: request.downloadAccess?.expiresAt } : undefined;
+}
+
+async function announceIfGroupComplete(event: ParsedEvent<typeof DetailType.FileUploadRequested>, deps: UploaderDeps, groupKey: string): Promise<void> {
+  const request = event.detail;
+  const entries = await deps.ledger.listGroup(groupKey);
+  const uploaded = entries.filter((entry) => entry.state === 'uploaded' && entry.result);
+  if (uploaded.length < request.acceptedFileCount) return;
+  if (!(await deps.ledger.claimGroupAnnouncement(groupKey, deps.now()))) return;
+  await deps.publisher.publish([
+    {
+      detailType: DetailType.RecordingArchived,
+      detail: {
+        metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: 1, idempotencyKey: `RecordingArchived:${groupKey}` }),
+        recordingId: request.recordingId,
+        course: request.course,
+        part: request.part,
+        files: uploaded.map((entry) => ({ fileId: entry.fileId, location: entry.result!.location, size: entry.result!.size, checksum: entry.result!.checksum })),
+      },
+    },
+  ]);
+  deps.logger.info('recording archived: every accepted file uploaded', { correlationId: request.metadata.correlationId, recordingId: request.recordingId, files: uploaded.length });
+}
+
+function fileUploaded(event: ParsedEvent<typeof DetailType.FileUploadRequested>, result: TransferResult, transferMs: number, attempts: number): DomainEvent {
+  const request = event.detail;
+  return {
+    detailType: DetailType.FileUploaded,
+    detail: {
+      metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: FILE_UPLOADED_VERSION, idempotencyKey: `FileUploaded:${request.file.fileId}` }),
+      recordingId: request.recordingId,
+      fileId: request.file.fileId,
+      course: request.course,
+      fileType: request.file.fileType,
+      recordingType: request.file.recordingType,
+      recordingStart: request.file.recordingStart,
+      location: result.location,
+      size: result.size,
+      checksum: { algorithm: 'sha256', value: result.sha256 },
+      transferMs,
+      attempts,
+    },
+  };
+}
+
+function fileUploadFailed(
+  event: ParsedEvent<typeof DetailType.FileUploadRequested>,
+  decision: { code: FailureCode; reason: string; retryable: boolean },
+  attempts: number,
+): DomainEvent {
+  const request = event.detail;
+  return {
+    detailType: DetailType.FileUploadFailed,
+    detail: {
+      metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: 1, idempotencyKey: `FileUploadFailed:${request.file.fileId}:${event.id}` }),
+      recordingId: request.recordingId,
+      fileId: request.file.fileId,
+      course: request.course,
+      archiveKey: request.archiveKey,
+      code: decision.code,
+      reason: decision.reason,
+      retryable: decision.retryable,
+      attempts,
+    },
+  };
+}
