@@ -3,3 +3,4 @@ export * from './envelope';
 export * from './limits';
 export * from './metadata';
 export * from './names';
+export * from './rules';
