@@ -15,7 +15,16 @@ export type PatternValue =
   | { suffix: string | { 'equals-ignore-case': string } }
   | { 'equals-ignore-case': string }
   | { wildcard: string }
-  | { 'anything-but': string | number | (string | number)[] | { prefix: string } | { suffix: string } | { wildcard: string } }
+  | {
+      'anything-but':
+        | string
+        | number
+        | (string | number)[]
+        | { prefix: string | string[] }
+        | { suffix: string | string[] }
+        | { wildcard: string | string[] }
+        | { 'equals-ignore-case': string | string[] };
+    }
   | { numeric: (string | number)[] }
   | { exists: boolean }
   | { cidr: string };
