@@ -7,8 +7,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 
 export type AppLogger = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
-export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO' });
+export function createLogger(serviceName: string, logLevel: string = process.env.LOG_LEVEL ?? 'INFO'): Logger {
+  return new Logger({ serviceName, logLevel: logLevel.toUpperCase() as 'INFO' });
 }
 
 /** A logger that drops everything (tests of use cases that do not assert on logs). */

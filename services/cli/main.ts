@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAuditLog } from '../../shared/adapters/audit-dynamodb';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { dataPaths } from '../runtime/paths';
+import { retryCommand } from './retry';
 import { serveCommand } from './serve';
 import { parseSince, runStatus } from './status';
 import { loadSample, sendSignedWebhook } from './simulate';
@@ -26,14 +27,36 @@ const program = new Command('zoom-archiver').description('Archives Zoom cloud re
 
 program
   .command('serve')
-  .description('run the webhook server (a sandbox when no Zoom secret is configured)')
-  .option('--host <host>', 'address to listen on (env HOST)', process.env.HOST ?? '127.0.0.1')
-  .option('--port <port>', 'port to listen on (env PORT)', port, process.env.PORT ? port(process.env.PORT) : 8080)
-  .action(async (options: { host: string; port: number }) => {
-    const server = await serveCommand({ ...options, env: process.env, print: (line) => console.log(line) });
-    const stop = () => void server.close().then(() => process.exit(0));
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  .description('run the pipeline on this machine (a sandbox when no Zoom secret is configured)')
+  .option('--host <host>', 'address to listen on (env HOST, default 127.0.0.1)')
+  .option('--port <port>', 'port to listen on (env PORT, default 8080)', port)
+  .action(async (options: { host?: string; port?: number }) => {
+    const env = { ...process.env, ...(options.host ? { HOST: options.host } : {}), ...(options.port !== undefined ? { PORT: String(options.port) } : {}) };
+    const serving = await serveCommand({ env, print: (line) => console.log(line), progress: Boolean(process.stdout.isTTY) });
+    const stop = (signal: string) => {
+      console.log(`${signal}: stopping — no new webhooks; in-flight uploads stop and release their leases for the next start.`);
+      void serving.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('retry')
+  .description('re-drive failed files through the uploader (the ledger decides: an uploaded file is never sent again)')
+  .argument('[fileId]', 'one file id (see status --failed)')
+  .option('--failed', 'every failed file')
+  .option('--since <time>', 'with --failed: failed since (e.g. 24h, 7d, 2026-11-01)')
+  .option('--data-dir <dir>', 'local state folder (env DATA_DIR)', process.env.DATA_DIR ?? './data')
+  .action(async (fileId: string | undefined, options: { failed?: boolean; since?: string; dataDir: string }) => {
+    if (!fileId && !options.failed) throw new ConfigError('retry needs a FILE_ID or --failed');
+    const paths = dataPaths(options.dataDir);
+    if (!existsSync(paths.ledger)) throw new ConfigError(`no ledger at ${paths.ledger}: run \`npm start\` here first, or pass --data-dir`);
+    const result = await retryCommand(paths, fileId ? { fileId } : { since: options.since ? Date.parse(parseSince(options.since, new Date())) : undefined });
+    for (const id of result.redriven) console.log(`re-driven ${id}`);
+    for (const skip of result.skipped) console.log(`not re-driven ${skip.fileId}: ${skip.why}`);
+    console.log(`${result.redriven.length} file(s) queued; a running \`zoom-archiver serve\` picks them up within a second, otherwise the next start does.`);
+    if (result.redriven.length === 0) process.exitCode = 1;
   });
 
 program

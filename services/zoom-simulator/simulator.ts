@@ -26,8 +26,8 @@ import {
   safeEqual,
   sendJson,
   splitOnce,
-} from './zoom-simulator/http';
-import { ContentStream, FixedContent, GeneratedContent, contentSha256, type FileContent } from './zoom-simulator/content';
+} from './http';
+import { ContentStream, FixedContent, GeneratedContent, contentSha256, type FileContent } from './content';
 import {
   resolveRecording,
   type ResolvedRecording,
@@ -35,16 +35,16 @@ import {
   type ZoomRecordingEventPayload,
   type ZoomRecordingFilePayload,
   type ZoomRecordingObjectPayload,
-} from './zoom-simulator/payload';
+} from './payload';
 
-export { BLOCK_SIZE, contentSha256, GeneratedContent } from './zoom-simulator/content';
+export { BLOCK_SIZE, contentSha256, GeneratedContent } from './content';
 export type {
   SimulatedFileSpec,
   SimulatedRecordingSpec,
   ZoomRecordingEventPayload,
   ZoomRecordingFilePayload,
   ZoomRecordingObjectPayload,
-} from './zoom-simulator/payload';
+} from './payload';
 
 export interface ZoomSimulatorOptions {
   /** Interface to listen on. Default 127.0.0.1. */

@@ -5,7 +5,7 @@
  * right reason — never a partial or wrong object under the final key.
  */
 import { DetailType } from '../../shared/events';
-import type { ZoomFault } from '../support/zoom-simulator';
+import type { ZoomFault } from '../../services/zoom-simulator/simulator';
 import { mp4, startHarness, type Harness } from './harness';
 
 const MiB = 1024 * 1024;

@@ -1,0 +1,90 @@
+/**
+ * Configuration of the single-machine runtime, from the environment (and `.env`),
+ * validated at start with every problem listed by variable name. Embedded defaults
+ * make `npm start` work with nothing set: SQLite and a folder archive under ./data.
+ */
+import * as z from 'zod/mini';
+import { secretsFromEnv, type ZoomSecrets } from '../../shared/config/secrets';
+import { ConfigError } from '../../shared/errors';
+import { loadArchiverConfig, type ArchiverConfig } from '../course-validation/config';
+import { loadUploaderSettings, type UploaderSettings } from '../uploader/config';
+import { loadWebhookConfig, type WebhookConfig } from '../webhook/config';
+import { DEFAULT_DATA_DIR, dataPaths } from './paths';
+
+export type ArchiveTarget =
+  | { kind: 'folder'; dir: string }
+  | { kind: 's3'; bucket: string; endpoint?: string; region: string; forcePathStyle: boolean };
+
+export interface RuntimeConfig {
+  host: string;
+  port: number;
+  paths: ReturnType<typeof dataPaths>;
+  archive: ArchiveTarget;
+  uploadConcurrency: number;
+  /** How often interrupted uploads are looked for (expired leases, unclaimed requests). */
+  recoveryIntervalMs: number;
+  webhook: WebhookConfig;
+  uploader: UploaderSettings;
+  secrets: ZoomSecrets;
+  rules: ArchiverConfig;
+}
+
+const RuntimeEnvSchema = z.object({
+  HOST: z._default(z.string().check(z.minLength(1)), '127.0.0.1'),
+  PORT: z._default(z.coerce.number().check(z.int('must be a whole number'), z.gte(0, 'must be 0-65535'), z.lte(65535, 'must be 0-65535')), 8080),
+  DATA_DIR: z._default(z.string().check(z.minLength(1)), DEFAULT_DATA_DIR),
+  ARCHIVE_DIR: z.optional(z.string().check(z.minLength(1))),
+  ARCHIVE_BUCKET: z.optional(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid S3 bucket name'))),
+  ARCHIVE_S3_ENDPOINT: z.optional(z.url('must be a URL, e.g. https://s3.example.com')),
+  ARCHIVE_S3_REGION: z.optional(z.string().check(z.minLength(1))),
+  ARCHIVE_S3_FORCE_PATH_STYLE: z.optional(z.enum(['true', 'false'], 'must be true or false')),
+  UPLOAD_CONCURRENCY: z._default(z.coerce.number().check(z.int('must be a whole number'), z.positive('must be positive'), z.lte(64, 'must be at most 64')), 2),
+  RECOVERY_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.positive('must be positive')), 10),
+});
+
+/** Loads everything; collects the problems of every part and throws them together. */
+export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (error instanceof ConfigError) problems.push(error.message);
+      else throw error;
+      return undefined;
+    }
+  };
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = RuntimeEnvSchema.safeParse(present);
+  if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`));
+  const webhook = attempt(() => loadWebhookConfig(env));
+  const uploader = attempt(() => loadUploaderSettings(env));
+  const secrets = attempt(() => secretsFromEnv(env));
+  const rules = attempt(() => loadArchiverConfig(env));
+  if (problems.length > 0 || !parsed.success || !webhook || !uploader || !secrets || !rules) {
+    throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+  const e = parsed.data;
+  const paths = dataPaths(e.DATA_DIR);
+  const archive: ArchiveTarget = e.ARCHIVE_BUCKET
+    ? {
+        kind: 's3',
+        bucket: e.ARCHIVE_BUCKET,
+        endpoint: e.ARCHIVE_S3_ENDPOINT,
+        region: e.ARCHIVE_S3_REGION ?? env.AWS_REGION ?? 'us-east-1',
+        forcePathStyle: e.ARCHIVE_S3_FORCE_PATH_STYLE ? e.ARCHIVE_S3_FORCE_PATH_STYLE === 'true' : Boolean(e.ARCHIVE_S3_ENDPOINT),
+      }
+    : { kind: 'folder', dir: e.ARCHIVE_DIR ?? paths.archive };
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    paths,
+    archive,
+    uploadConcurrency: e.UPLOAD_CONCURRENCY,
+    recoveryIntervalMs: e.RECOVERY_INTERVAL_SECONDS * 1000,
+    webhook,
+    uploader,
+    secrets,
+    rules,
+  };
+}

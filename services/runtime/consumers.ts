@@ -1,0 +1,53 @@
+/**
+ * The bus consumers of the single-machine runtime: the same use cases the Lambda
+ * handlers call, subscribed with the same rule patterns (shared/events/rules.ts).
+ */
+import { ALL_DETAIL_TYPES, CONSUMER_RULES, DetailType, parseEvent } from '../../shared/events';
+import type { AppLogger } from '../../shared/logger';
+import type { AuditLog } from '../../shared/ports/audit-log';
+import type { EventPublisher } from '../../shared/ports/event-publisher';
+import { auditEvent } from '../audit/use-case';
+import type { ArchiverConfig } from '../course-validation/config';
+import { validateRecording } from '../course-validation/use-case';
+import { uploadFile, type UploaderDeps } from '../uploader/use-case';
+import type { Consumer } from './durable-bus';
+
+export function courseValidationConsumer(deps: { rules: ArchiverConfig; publisher: EventPublisher; logger: AppLogger }): Consumer {
+  return {
+    name: CONSUMER_RULES.courseValidation.id,
+    pattern: CONSUMER_RULES.courseValidation.pattern,
+    concurrency: 4,
+    maxAttempts: 5,
+    async handle(event) {
+      await validateRecording(parseEvent(event, DetailType.RecordingAvailable), { config: deps.rules, publisher: deps.publisher, logger: deps.logger });
+      return 'done';
+    },
+  };
+}
+
+export function uploaderConsumer(deps: UploaderDeps, concurrency: number): Consumer {
+  return {
+    name: CONSUMER_RULES.uploader.id,
+    pattern: CONSUMER_RULES.uploader.pattern,
+    concurrency,
+    maxAttempts: 10,
+    async handle(event) {
+      const outcome = await uploadFile(parseEvent(event, DetailType.FileUploadRequested), deps);
+      // Shutting down, or another run holds the lease: come back later (the file is not done yet).
+      return outcome.outcome === 'released' || outcome.outcome === 'in_progress_elsewhere' ? 'later' : 'done';
+    },
+  };
+}
+
+export function auditConsumer(deps: { auditLog: AuditLog; logger: AppLogger }): Consumer {
+  return {
+    name: CONSUMER_RULES.audit.id,
+    pattern: CONSUMER_RULES.audit.pattern,
+    concurrency: 1,
+    maxAttempts: 10,
+    async handle(event) {
+      await auditEvent(parseEvent(event, ...ALL_DETAIL_TYPES), deps);
+      return 'done';
+    },
+  };
+}

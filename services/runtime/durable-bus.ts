@@ -1,0 +1,219 @@
+/**
+ * The single-machine event bus: EventBridge's role, kept in SQLite so that nothing
+ * accepted is lost. `publish` validates each event, routes it with the same rule
+ * patterns as the cloud stack, and commits the event and one delivery per matching
+ * consumer in one transaction (synchronous=FULL) before it resolves — so a webhook
+ * that answered 200 survives a kill -9. Deliveries run with bounded concurrency per
+ * consumer, retry with backoff, and end `dead` (the local dead-letter queue) after
+ * the consumer's attempts. On start, and every poll interval, pending deliveries are
+ * picked up — including those written by another process (e.g. `zoom-archiver retry`).
+ */
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { EVENT_SOURCE, parseDetail, type DetailTypeName, type DomainEvent, type EventPattern } from '../../shared/events';
+import type { AppLogger } from '../../shared/logger';
+import type { EventPublisher } from '../../shared/ports/event-publisher';
+import { backoffDelay, type BackoffOptions } from '../../shared/retry';
+import { matchesPattern, validatePattern } from './event-pattern';
+
+/** An event as consumers receive it: EventBridge's envelope shape. */
+export interface BusEnvelope {
+  id: string;
+  time: string;
+  source: typeof EVENT_SOURCE;
+  'detail-type': DetailTypeName;
+  detail: unknown;
+}
+
+/** `done`: acknowledged. `later`: not handled now (e.g. shutting down); deliver again without counting an attempt. */
+export type DeliveryResult = 'done' | 'later';
+
+export interface Consumer {
+  name: string;
+  pattern: EventPattern;
+  concurrency: number;
+  /** Failed deliveries (thrown errors) before the delivery is dead. */
+  maxAttempts: number;
+  handle(event: BusEnvelope): Promise<DeliveryResult>;
+}
+
+export interface DurableBusOptions {
+  path: string;
+  logger: AppLogger;
+  pollIntervalMs?: number;
+  backoff?: BackoffOptions;
+  now?: () => number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  time TEXT NOT NULL,
+  detail_type TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id TEXT NOT NULL REFERENCES events(id),
+  consumer TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'done', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (event_id, consumer)
+);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (consumer, state, next_attempt_at, seq);
+`;
+
+interface DeliveryRow {
+  seq: number;
+  event_id: string;
+  attempts: number;
+  time: string;
+  detail_type: DetailTypeName;
+  detail: string;
+}
+
+export interface BusStats {
+  pending: number;
+  inFlight: number;
+  dead: number;
+}
+
+export class DurableBus implements EventPublisher {
+  private readonly db: Database.Database;
+  private readonly consumers = new Map<string, { consumer: Consumer; inFlight: Map<number, Promise<void>> }>();
+  private readonly logger: AppLogger;
+  private readonly pollIntervalMs: number;
+  private readonly backoff: BackoffOptions;
+  private readonly now: () => number;
+  private running = false;
+  private timer: NodeJS.Timeout | undefined;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(options: DurableBusOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.logger = options.logger;
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.backoff = options.backoff ?? { baseMs: 1000, maxMs: 60_000 };
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Adds a consumer; its pattern is checked now, so a bad rule fails at start-up. */
+  subscribe(consumer: Consumer): void {
+    validatePattern(consumer.pattern);
+    this.consumers.set(consumer.name, { consumer, inFlight: new Map() });
+  }
+
+  async publish(events: readonly DomainEvent[]): Promise<void> {
+    const now = this.now();
+    const rows = events.map((event) => {
+      parseDetail(event.detailType, event.detail);
+      const envelope: BusEnvelope = { id: randomUUID(), time: new Date(now).toISOString(), source: EVENT_SOURCE, 'detail-type': event.detailType, detail: event.detail };
+      const consumers = [...this.consumers.values()].filter(({ consumer }) => matchesPattern(consumer.pattern, envelope)).map(({ consumer }) => consumer.name);
+      return { envelope, consumers };
+    });
+    const insertEvent = this.db.prepare('INSERT INTO events (id, time, detail_type, detail) VALUES (?, ?, ?, ?)');
+    const insertDelivery = this.db.prepare(`INSERT INTO deliveries (event_id, consumer, state, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`);
+    this.db.transaction(() => {
+      for (const { envelope, consumers } of rows) {
+        insertEvent.run(envelope.id, envelope.time, envelope['detail-type'], JSON.stringify(envelope.detail));
+        for (const name of consumers) insertDelivery.run(envelope.id, name, now, now);
+      }
+    })();
+    if (this.running) setImmediate(() => this.pumpAll());
+  }
+
+  /** Starts delivering: first what is pending from before (a restart), then as events come. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const pending = this.stats().pending;
+    if (pending > 0) this.logger.info(`resuming ${pending} undelivered event deliveries`, { pending });
+    this.pumpAll();
+    this.timer = setInterval(() => this.pumpAll(), this.pollIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops taking deliveries and waits for those in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearInterval(this.timer);
+    await Promise.all([...this.consumers.values()].flatMap(({ inFlight }) => [...inFlight.values()]));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  /** Resolves when nothing is pending (due now) or in flight: for the sandbox summary and tests. */
+  idle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stats(): BusStats {
+    const counts = this.db.prepare(`SELECT state, COUNT(*) AS n FROM deliveries WHERE state != 'done' GROUP BY state`).all() as { state: string; n: number }[];
+    const of = (state: string) => counts.find((c) => c.state === state)?.n ?? 0;
+    const inFlight = [...this.consumers.values()].reduce((n, c) => n + c.inFlight.size, 0);
+    return { pending: of('pending'), inFlight, dead: of('dead') };
+  }
+
+  private isIdle(): boolean {
+    const dueNow = this.db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?`).get(this.now()) as { n: number };
+    return dueNow.n === 0 && [...this.consumers.values()].every((c) => c.inFlight.size === 0);
+  }
+
+  private pumpAll(): void {
+    if (this.running) for (const entry of this.consumers.values()) this.pump(entry);
+    if (this.idleWaiters.length > 0 && this.isIdle()) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  private pump(entry: { consumer: Consumer; inFlight: Map<number, Promise<void>> }): void {
+    const { consumer, inFlight } = entry;
+    const free = consumer.concurrency - inFlight.size;
+    if (free <= 0) return;
+    const rows = this.db
+      .prepare(
+        `SELECT d.seq, d.event_id, d.attempts, e.time, e.detail_type, e.detail FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.consumer = ? AND d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ?`,
+      )
+      .all(consumer.name, this.now(), free + inFlight.size) as DeliveryRow[];
+    for (const row of rows.filter((r) => !inFlight.has(r.seq)).slice(0, free)) {
+      const run = this.deliver(consumer, row).finally(() => {
+        inFlight.delete(row.seq);
+        setImmediate(() => this.pumpAll());
+      });
+      inFlight.set(row.seq, run);
+    }
+  }
+
+  private async deliver(consumer: Consumer, row: DeliveryRow): Promise<void> {
+    const envelope: BusEnvelope = { id: row.event_id, time: row.time, source: EVENT_SOURCE, 'detail-type': row.detail_type, detail: JSON.parse(row.detail) };
+    const update = this.db.prepare('UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE seq = ?');
+    try {
+      const result = await consumer.handle(envelope);
+      const now = this.now();
+      if (result === 'done') update.run('done', row.attempts + 1, now, null, now, row.seq);
+      else update.run('pending', row.attempts, now + this.pollIntervalMs, null, now, row.seq);
+    } catch (error) {
+      const attempts = row.attempts + 1;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      const now = this.now();
+      if (attempts >= consumer.maxAttempts) {
+        update.run('dead', attempts, now, message, now, row.seq);
+        this.logger.error('event delivery failed for good (dead-lettered)', { consumer: consumer.name, eventId: row.event_id, detailType: row.detail_type, attempts, error: message });
+      } else {
+        update.run('pending', attempts, now + backoffDelay(attempts, this.backoff), message, now, row.seq);
+        this.logger.warn('event delivery failed; will retry', { consumer: consumer.name, eventId: row.event_id, detailType: row.detail_type, attempts, error: message });
+      }
+    }
+  }
+}

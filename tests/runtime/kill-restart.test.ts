@@ -1,0 +1,162 @@
+/**
+ * Durability of the real process: `zoom-archiver serve` is killed with SIGKILL after
+ * it answered 200 and while the file is streaming; a restart on the same data folder
+ * finishes the upload — once, byte-identical. And SIGTERM stops cleanly, handing the
+ * file back (lease released) for the next start.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
+import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
+import { DetailType } from '../../shared/events';
+import { dataPaths } from '../../services/runtime/paths';
+import { startZoomSimulator, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+
+const ROOT = join(__dirname, '..', '..');
+const SECRET = 'kill-test-secret';
+const MiB = 1024 * 1024;
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+function startServe(env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'zoom-archiver.js'), 'serve'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
+    const check = () => {
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve({ child, url: match[1]!, exited, output: () => output });
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => reject(new Error(`serve exited ${code}:\n${output}`)));
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const sha256File = (path: string) =>
+  new Promise<string>((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(path).on('data', (c) => hash.update(c)).on('end', () => resolve(hash.digest('hex'))).on('error', reject);
+  });
+
+describe('serve process durability', () => {
+  let simulator: ZoomSimulator;
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    simulator = await startZoomSimulator({ webhookSecret: SECRET });
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kill-'));
+    env = {
+      DATA_DIR: dir,
+      PORT: '0',
+      LOG_LEVEL: 'WARN',
+      ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
+      ZOOM_ACCOUNT_ID: simulator.accountId,
+      ZOOM_CLIENT_ID: simulator.clientId,
+      ZOOM_CLIENT_SECRET: simulator.clientSecret,
+      ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
+      ZOOM_DOWNLOAD_HOSTS: simulator.host,
+      UPLOAD_LEASE_SECONDS: '2',
+      RECOVERY_INTERVAL_SECONDS: '1',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => simulator.stop());
+
+  async function deliverSlowly(topic: string) {
+    const recording = await simulator.addRecording({
+      topic,
+      files: [{ fileType: 'MP4', size: 6 * MiB, recordingType: 'speaker_view', recordingStart: '2026-11-26T09:00:00Z', recordingEnd: '2026-11-26T09:30:00Z' }],
+    });
+    const fileId = recording.files[0]!.fileId;
+    simulator.setFault(fileId, { times: 1, bytesPerSecond: 1 * MiB });
+    return { recording, fileId };
+  }
+
+  async function uploadedRecords(recordingId: string) {
+    const audit = new SqliteAuditLog(dataPaths(dir).audit);
+    try {
+      return (await audit.recordingHistory(recordingId)).filter((r) => r.detailType === DetailType.FileUploaded);
+    } finally {
+      audit.close();
+    }
+  }
+
+  it('finishes the upload exactly once after kill -9 mid-transfer and a restart', async () => {
+    const { recording, fileId } = await deliverSlowly('[KIL101] Killed mid-upload');
+    const first = await startServe(env);
+    expect((await simulator.deliverWebhook(`${first.url}/webhooks/zoom`, recording.payload)).status).toBe(200);
+    await waitFor('the transfer to start', () => (simulator.stats(fileId).bytesServed > MiB ? true : undefined));
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(simulator.stats(fileId).completedDownloads).toBe(0);
+
+    const second = await startServe(env);
+    try {
+      const [uploaded] = await waitFor('FileUploaded after restart', async () => {
+        const records = await uploadedRecords(recording.uuid);
+        return records.length > 0 ? records : undefined;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1500)); // room for a duplicate, should one be coming
+      expect(await uploadedRecords(recording.uuid)).toHaveLength(1);
+      expect(simulator.stats(fileId).completedDownloads).toBe(1);
+      expect(await sha256File(join(dir, 'archive', String(uploaded!.data.key)))).toBe(await simulator.expectedSha256(fileId));
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  }, 90_000);
+
+  it('stops cleanly on SIGTERM mid-transfer, releasing the file for the next start', async () => {
+    const { recording, fileId } = await deliverSlowly('[KIL102] Stopped mid-upload');
+    const first = await startServe(env);
+    expect((await simulator.deliverWebhook(`${first.url}/webhooks/zoom`, recording.payload)).status).toBe(200);
+    await waitFor('the transfer to start', () => (simulator.stats(fileId).bytesServed > MiB ? true : undefined));
+
+    const started = Date.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const ledger = new SqliteUploadLedger({ path: dataPaths(dir).ledger });
+    expect((await ledger.get(fileId))?.state).toBe('requested');
+    ledger.close();
+
+    const second = await startServe(env);
+    try {
+      await waitFor('FileUploaded after restart', async () => ((await uploadedRecords(recording.uuid)).length > 0 ? true : undefined));
+      expect(await uploadedRecords(recording.uuid)).toHaveLength(1);
+    } finally {
+      second.child.kill('SIGTERM');
+      await second.exited;
+    }
+  }, 90_000);
+});
