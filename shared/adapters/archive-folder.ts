@@ -13,7 +13,7 @@
  * `a` and `a/b` as keys, a folder cannot: such a put fails, not retryable.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -73,6 +73,7 @@ export class FolderArchiveStore implements ArchiveStore {
     const { chunks, meter, release } = metered;
     const directory = path.dirname(target);
     let temporary: string | undefined;
+    const startedAt = Date.now();
     try {
       const firstCreated = await mkdir(directory, { recursive: true });
       temporary = path.join(directory, temporaryName(path.basename(target)));
@@ -80,6 +81,7 @@ export class FolderArchiveStore implements ArchiveStore {
       await rename(temporary, target);
       temporary = undefined;
       await syncDirectories(firstCreated === undefined ? directory : path.dirname(firstCreated), directory);
+      await removeStalePartials(directory, path.basename(target), startedAt);
       return { location: this.describe(key), size: meter.bytes };
     } catch (error) {
       const origin = writeOrigin(meter, signal);
@@ -171,6 +173,26 @@ async function syncDirectories(highest: string, deepest: string): Promise<void> 
       await handle.close();
     }
     if (directory === highest || directory === path.dirname(directory)) return;
+  }
+}
+
+/**
+ * A process killed mid-write (kill -9, power loss) leaves its `.partial` behind. Once
+ * a put of the same key has committed, any sibling partial of that key untouched
+ * since this put began belongs to a dead writer (a live one writes continuously), so
+ * it is removed. Best effort: a failure here never fails the committed put.
+ */
+async function removeStalePartials(directory: string, name: string, startedAt: number): Promise<void> {
+  const prefix = `.${truncateUtf8(name, MAX_TEMP_STEM_BYTES)}.`;
+  try {
+    for (const entry of await readdir(directory)) {
+      if (!entry.startsWith(prefix) || !entry.endsWith(PARTIAL_SUFFIX)) continue;
+      const candidate = path.join(directory, entry);
+      const stats = await stat(candidate).catch(() => undefined);
+      if (stats && stats.mtimeMs < startedAt) await rm(candidate, { force: true });
+    }
+  } catch {
+    // The object is committed; a stray partial is only disk space.
   }
 }
 

@@ -4,11 +4,11 @@
  * streams, keys as paths, names S3 allows but a folder cannot hold, and bounded
  * read-ahead.
  */
-import { mkdtemp, readdir, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { FolderArchiveStore, PARTIAL_SUFFIX } from '../../shared/adapters/archive-folder';
 import { ConfigError } from '../../shared/errors';
@@ -168,3 +168,25 @@ async function mkdirp(...segments: string[]): Promise<string> {
   await mkdir(directory, { recursive: true });
   return directory;
 }
+
+describe('FolderArchiveStore after a crashed writer', () => {
+  it("removes a dead writer's partial file of the same key once a put commits, and keeps others", async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'partials-'));
+    try {
+      const store = new FolderArchiveStore({ root });
+      const folder = path.join(root, 'courses', 'X');
+      await mkdir(folder, { recursive: true });
+      const past = new Date(Date.now() - 60_000);
+      for (const [name, content] of [['.lesson.mp4.abcdef012345.partial', 'half a video'], ['.other.mp4.abcdef012345.partial', 'another file']]) {
+        await writeFile(path.join(folder, name!), content!);
+        await utimes(path.join(folder, name!), past, past);
+      }
+
+      await store.put({ key: 'courses/X/lesson.mp4', body: Readable.from([Buffer.from('the whole video')]), metadata: {} });
+
+      expect((await readdir(folder)).sort()).toEqual(['.other.mp4.abcdef012345.partial', 'lesson.mp4']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -6,9 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import { DetailType } from '../../shared/events';
@@ -129,7 +129,10 @@ describe('serve process durability', () => {
       await new Promise((resolve) => setTimeout(resolve, 1500)); // room for a duplicate, should one be coming
       expect(await uploadedRecords(recording.uuid)).toHaveLength(1);
       expect(simulator.stats(fileId).completedDownloads).toBe(1);
-      expect(await sha256File(join(dir, 'archive', String(uploaded!.data.key)))).toBe(await simulator.expectedSha256(fileId));
+      const archived = join(dir, 'archive', String(uploaded!.data.key));
+      expect(await sha256File(archived)).toBe(await simulator.expectedSha256(fileId));
+      // The killed run's temporary file is gone: only the archived file is in its folder.
+      expect(readdirSync(dirname(archived))).toEqual([basename(archived)]);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
