@@ -21,6 +21,8 @@ export interface RuntimeConfig {
   paths: ReturnType<typeof dataPaths>;
   archive: ArchiveTarget;
   uploadConcurrency: number;
+  /** Local bus durability: 'normal' survives process crashes; 'full' also power loss (an fsync per event). */
+  busSync: 'normal' | 'full';
   /** How often interrupted uploads are looked for (expired leases, unclaimed requests). */
   recoveryIntervalMs: number;
   webhook: WebhookConfig;
@@ -39,6 +41,7 @@ const RuntimeEnvSchema = z.object({
   ARCHIVE_S3_REGION: z.optional(z.string().check(z.minLength(1))),
   ARCHIVE_S3_FORCE_PATH_STYLE: z.optional(z.enum(['true', 'false'], 'must be true or false')),
   UPLOAD_CONCURRENCY: z._default(z.coerce.number().check(z.int('must be a whole number'), z.positive('must be positive'), z.lte(64, 'must be at most 64')), 2),
+  BUS_SYNC: z._default(z.enum(['normal', 'full'], 'must be normal or full'), 'normal'),
   RECOVERY_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.positive('must be positive')), 10),
 });
 
@@ -81,6 +84,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
     paths,
     archive,
     uploadConcurrency: e.UPLOAD_CONCURRENCY,
+    busSync: e.BUS_SYNC,
     recoveryIntervalMs: e.RECOVERY_INTERVAL_SECONDS * 1000,
     webhook,
     uploader,

@@ -45,7 +45,7 @@ export function createArchiveStore(config: RuntimeConfig): ArchiveStore {
 
 export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Promise<Runtime> {
   mkdirSync(config.paths.root, { recursive: true });
-  const bus = new DurableBus({ path: config.paths.bus, logger });
+  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync });
   const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
   const auditLog = new SqliteAuditLog(config.paths.audit);
   const store = createArchiveStore(config);
