@@ -4,10 +4,10 @@
  * (Hono, shared by Lambda and the single-machine server) only hands over raw bytes
  * and headers and writes back the answer.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type * as z from 'zod/mini';
 import type { TokenSealer } from '../../shared/crypto/token-seal';
-import { DetailType, type DomainEvent } from '../../shared/events';
+import { DetailType, parseDetail, type DomainEvent } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import { normalizeRecording } from './normalize';
@@ -106,11 +106,21 @@ async function acceptRecording(
       downloadToken: envelope.download_token,
       receivedAt,
       correlationId,
-      causationId: `zoom:${delivery.trackingId ?? `${payload.data.object.uuid}@${envelope.event_ts ?? 'unknown'}`}`,
+      causationId: causationIdOf(delivery, payload.data.object.uuid, envelope.event_ts),
     },
     deps.sealer,
   );
-  const events: DomainEvent[] = details.map((detail) => ({ detailType: DetailType.RecordingAvailable, detail }));
+  const events: DomainEvent[] = [];
+  try {
+    // Checked like every consumer will: an event we cannot keep valid is never acknowledged.
+    for (const detail of details) events.push({ detailType: DetailType.RecordingAvailable, detail: parseDetail(DetailType.RecordingAvailable, detail) });
+  } catch (error) {
+    deps.logger.error('normalized RecordingAvailable breaks its contract; answering 500', {
+      correlationId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+    return answer(500, { error: 'invalid_event', message: 'the recording could not be turned into a valid event' });
+  }
   const logFields = {
     correlationId,
     recordingId: payload.data.object.uuid,
@@ -132,6 +142,13 @@ async function acceptRecording(
   deps.logger.info('recording accepted', logFields);
   return answer(200, { status: 'accepted', recordingId: payload.data.object.uuid, correlationId });
 }
+
+/** Zoom's tracking id, else uuid@event_ts; hashed when too long for the metadata (the header is not signed). */
+function causationIdOf(delivery: WebhookDelivery, uuid: string, eventTs: number | undefined): string {
+  const id = `zoom:${delivery.trackingId ?? `${uuid}@${eventTs ?? 'unknown'}`}`;
+  return id.length <= MAX_CAUSATION_ID ? id : `zoom:sha256:${createHash('sha256').update(id).digest('hex')}`;
+}
+const MAX_CAUSATION_ID = 200;
 
 type EnvelopeResult = { ok: true; envelope: ZoomEnvelope } | { ok: false; message: string };
 
