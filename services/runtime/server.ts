@@ -15,7 +15,7 @@ export interface RunningServer {
 }
 
 export function createServerApp(webhook: WebhookDeps): Hono {
-  const app = new Hono();
+  const app = new Hono({ strict: false });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.route('/', createWebhookApp(webhook));
   return app;

@@ -12,7 +12,8 @@ export const WEBHOOK_PATH = '/webhooks/zoom';
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createWebhookApp(deps: WebhookDeps): Hono {
-  const app = new Hono();
+  // Not strict: an endpoint URL entered with a trailing slash in the Zoom app still works.
+  const app = new Hono({ strict: false });
   app.post(
     WEBHOOK_PATH,
     bodyLimit({
