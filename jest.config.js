@@ -7,6 +7,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
+  // Long reliability scenarios (*.long.test.ts) run with `npm run test:reliability`, not `npm test`.
+  testPathIgnorePatterns: process.env.RELIABILITY ? ['/node_modules/'] : ['/node_modules/', '\\.long\\.test\\.ts$'],
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: transpileOnly }],
     '^.+/node_modules/jose/.+\\.js$': ['ts-jest', { tsconfig: { ...transpileOnly, allowJs: true } }],

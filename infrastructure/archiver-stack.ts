@@ -1,26 +1,153 @@
 /**
  * The zoom-archiver stack: environment-agnostic (synthesizes offline, no lookups).
- * One construct per concern; this file only wires them together.
+ * One construct per concern; this file only wires them together and decides the
+ * per-function settings that are worth a reason (README, "Cloud stack").
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { WEBHOOK_PATH } from '../services/webhook/http';
+import { auditTableDefinition } from '../shared/adapters/audit-dynamodb';
+import { LEDGER_KEYS, ledgerTableDefinition } from '../shared/adapters/ledger-dynamodb';
+import { CONSUMER_RULES } from '../shared/events/rules';
+import { resolveCourseRules, type CourseRulesInput } from './course-rules';
+import { ArchiverAlarms } from './constructs/alarms';
+import { ArchiveBucket } from './constructs/archive-bucket';
+import { Consumer } from './constructs/consumer';
+import { DataTable } from './constructs/data-table';
 import { ArchiverEventBus } from './constructs/event-bus';
+import { RecoverySchedule } from './constructs/recovery-schedule';
 import { WebhookEndpoint } from './constructs/webhook-endpoint';
 import { ZoomSecrets } from './constructs/zoom-secrets';
 
+/**
+ * The uploader's memory and transfer settings, chosen together. lib-storage holds
+ * about partSize × (queueSize + 1) = 8 MiB × 5 = 40 MiB of parts; the rest of 1024 MB
+ * is headroom for Node, the SDK and TLS buffers, and above all buys CPU and network:
+ * Lambda allocates both in proportion to memory (1,769 MB = one vCPU), and each byte is
+ * hashed (SHA-256), TLS-decrypted from Zoom and TLS-encrypted to S3. At 1024 MB a
+ * 1 GB recording takes well under a minute; at 256 MB the CPU would be the bottleneck.
+ */
+export const UPLOADER = {
+  memorySize: 1024,
+  partSizeMb: 8,
+  queueSize: 4,
+  /** Lambda's maximum; the handler stops a transfer 30 s before it to record the outcome. */
+  timeout: Duration.minutes(15),
+  /**
+   * At most this many files download at once: bounds the load on Zoom's download
+   * servers and on the account's Lambda concurrency. Further events wait in Lambda's
+   * asynchronous queue (throttled, retried for up to 6 hours), they are not lost.
+   */
+  reservedConcurrency: 10,
+} as const;
+
+export interface ArchiverStackProps extends StackProps {
+  /** The course-validation rules (ARCHIVER_CONFIG JSON); the built-in defaults when absent. */
+  courseRules?: CourseRulesInput;
+  /** Subscribed to the alarm topic. */
+  alarmEmail?: string;
+  /**
+   * Reserved concurrency of the uploader; `'unreserved'` for accounts whose concurrency
+   * quota is too small to reserve any (new accounts start at 10). Default 10.
+   */
+  uploaderReservedConcurrency?: number | 'unreserved';
+}
+
 export class ArchiverStack extends Stack {
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: ArchiverStackProps = {}) {
     super(scope, id, props);
+    const rules = resolveCourseRules(props.courseRules);
+
+    const alarms = new ArchiverAlarms(this, 'Alarms', { email: props.alarmEmail });
     const events = new ArchiverEventBus(this, 'Events');
     const secrets = new ZoomSecrets(this, 'ZoomSecrets');
+    const archive = new ArchiveBucket(this, 'Archive');
+    const ledger = new DataTable(this, 'LedgerTable', { definition: ledgerTableDefinition('ledger') });
+    const audit = new DataTable(this, 'AuditTable', { definition: auditTableDefinition('audit') });
+
     const webhook = new WebhookEndpoint(this, 'Webhook', { bus: events.bus, zoomSecret: secrets.secret });
+    alarms.onFunctionErrors('WebhookErrors', webhook.function, 'The Zoom webhook failed; Zoom retries a few times, then drops the notification.');
+
+    const courseValidation = new Consumer(this, CONSUMER_RULES.courseValidation.id, {
+      rule: CONSUMER_RULES.courseValidation,
+      bus: events.bus,
+      alarms,
+      function: {
+        entry: 'services/course-validation/handler.ts',
+        serviceName: 'course-validation',
+        description: 'RecordingAvailable -> FileUploadRequested per eligible file, or RecordingRejected',
+        timeout: Duration.seconds(30),
+        environment: {
+          EVENT_BUS_NAME: events.bus.eventBusName,
+          ...(rules.inlineJson === undefined ? {} : { ARCHIVER_CONFIG_JSON: rules.inlineJson }),
+        },
+      },
+    });
+    events.bus.grantPutEventsTo(courseValidation.function);
+
+    const reserved = props.uploaderReservedConcurrency ?? UPLOADER.reservedConcurrency;
+    const uploader = new Consumer(this, CONSUMER_RULES.uploader.id, {
+      rule: CONSUMER_RULES.uploader,
+      bus: events.bus,
+      alarms,
+      function: {
+        entry: 'services/uploader/handler.ts',
+        serviceName: 'uploader',
+        description: 'FileUploadRequested -> stream one recording file from Zoom into the archive',
+        memorySize: UPLOADER.memorySize,
+        timeout: UPLOADER.timeout,
+        reservedConcurrentExecutions: reserved === 'unreserved' ? undefined : reserved,
+        environment: {
+          ARCHIVE_BUCKET: archive.bucket.bucketName,
+          LEDGER_TABLE_NAME: ledger.tableName,
+          EVENT_BUS_NAME: events.bus.eventBusName,
+          ZOOM_SECRETS_ARN: secrets.secret.secretArn,
+          ARCHIVE_PART_SIZE_MB: String(UPLOADER.partSizeMb),
+          ARCHIVE_QUEUE_SIZE: String(UPLOADER.queueSize),
+        },
+      },
+    });
+    archive.grantArchiveWrite(uploader.function, rules.archivePrefix);
+    ledger.grantItemActions(uploader.function, 'GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem');
+    ledger.grantIndexQuery(uploader.function, LEDGER_KEYS.groupIndex);
+    events.bus.grantPutEventsTo(uploader.function);
+    secrets.secret.grantRead(uploader.function);
+    alarms.onFunctionErrors(
+      'UploaderErrors',
+      uploader.function,
+      'The uploader failed (not a FileUploadFailed: an error it could not record, or a timeout). Lambda retries; then the event goes to its DLQ.',
+    );
+
+    const auditTrail = new Consumer(this, CONSUMER_RULES.audit.id, {
+      rule: CONSUMER_RULES.audit,
+      bus: events.bus,
+      alarms,
+      function: {
+        entry: 'services/audit/handler.ts',
+        serviceName: 'audit',
+        description: 'Every zoom-archiver event -> audit trail',
+        environment: { AUDIT_TABLE_NAME: audit.tableName },
+      },
+    });
+    audit.grantItemActions(auditTrail.function, 'PutItem');
+
+    new RecoverySchedule(this, 'UploadRecovery', { bus: events.bus, ledger, alarms });
 
     new CfnOutput(this, 'WebhookUrl', {
-      value: `${webhook.url.url.replace(/\/$/, '')}${WEBHOOK_PATH}`,
-      description: "Zoom app > Feature > Event Subscriptions > Event notification endpoint URL",
+      value: webhook.webhookUrl,
+      description: 'Zoom app > Feature > Event Subscriptions > Event notification endpoint URL',
     });
-    new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName });
-    new CfnOutput(this, 'ZoomSecretArn', { value: secrets.secret.secretArn });
+    new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName, description: 'Subscribe to FileUploaded with a rule on this bus' });
+    new CfnOutput(this, 'EventArchiveArn', { value: events.archive.archiveArn, description: 'aws events start-replay --event-source-arn' });
+    new CfnOutput(this, 'ArchiveBucketName', { value: archive.bucket.bucketName });
+    new CfnOutput(this, 'ArchiveKeyPrefix', { value: rules.archivePrefix || '(whole bucket)', description: 'The uploader may write only under this prefix' });
+    new CfnOutput(this, 'LedgerTableName', { value: ledger.tableName });
+    new CfnOutput(this, 'AuditTableName', { value: audit.tableName });
+    new CfnOutput(this, 'ZoomSecretArn', { value: secrets.secret.secretArn, description: 'Put the Zoom credentials here (JSON)' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive the alarms' });
+    for (const consumer of [courseValidation, uploader, auditTrail]) {
+      const name = consumer.node.id;
+      new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: consumer.deadLetters.queue.queueUrl });
+      new CfnOutput(this, `${name}FunctionName`, { value: consumer.function.functionName });
+    }
   }
 }

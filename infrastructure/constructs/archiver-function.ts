@@ -2,28 +2,39 @@
  * Base Lambda function of the stack: fixes the defaults every function shares
  * (arm64, Node 22, bundled by local esbuild with source maps, JSON logs with a
  * retention, X-Ray tracing) so that each service's construct only says what differs.
+ *
+ * Each function gets its own role that may write to its own log group and nothing
+ * else; the service constructs add exactly the grants their code uses. (The AWS
+ * managed AWSLambdaBasicExecutionRole would let it write to every log group.)
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
-export interface ArchiverFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture'> {
+export interface ArchiverFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'role' | 'logGroup'> {
   /** Entry file, relative to the repository root, e.g. services/webhook/handler.ts. */
   entry: string;
   serviceName: string;
 }
 
 export class ArchiverFunction extends NodejsFunction {
+  /** The function's own role (never shared), so a grant to it reaches this function only. */
+  readonly serviceRole: Role;
+
   constructor(scope: Construct, id: string, props: ArchiverFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `zoom-archiver ${props.serviceName} function`,
     });
     super(scope, id, {
       memorySize: 256,
@@ -37,6 +48,7 @@ export class ArchiverFunction extends NodejsFunction {
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
       logGroup,
+      role,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         NODE_OPTIONS: '--enable-source-maps',
@@ -52,6 +64,23 @@ export class ArchiverFunction extends NodejsFunction {
         forceDockerBundling: false,
         ...props.bundling,
       },
+    });
+    this.serviceRole = role;
+    // CreateLogStream + PutLogEvents on this function's log group only.
+    logGroup.grantWrite(role);
+
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x is deliberate: an LTS runtime that Lambda supports until 2027, the major the code and its bundle target ' +
+        '(esbuild target node22) are tested against. Moving to nodejs24.x is a one-line change here once tested.',
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Only the X-Ray statement that active tracing adds (xray:PutTraceSegments, xray:PutTelemetryRecords): X-Ray has no ' +
+        'resource-level permissions, so "*" is the only possible resource. tests/infrastructure asserts that no other ' +
+        'statement uses Resource "*".',
     });
   }
 }

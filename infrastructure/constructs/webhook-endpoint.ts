@@ -4,11 +4,12 @@
  * raw body through unchanged, base64-encoded when needed, which the signature check
  * requires). It may only publish to the product's bus and read the Zoom secret.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Fn } from 'aws-cdk-lib';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { WEBHOOK_PATH } from '../../services/webhook/http';
 import { ArchiverFunction } from './archiver-function';
 
 export interface WebhookEndpointProps {
@@ -19,6 +20,8 @@ export interface WebhookEndpointProps {
 export class WebhookEndpoint extends Construct {
   readonly function: ArchiverFunction;
   readonly url: FunctionUrl;
+  /** The URL to give Zoom: the Function URL's host + WEBHOOK_PATH. */
+  readonly webhookUrl: string;
 
   constructor(scope: Construct, id: string, props: WebhookEndpointProps) {
     super(scope, id);
@@ -36,5 +39,7 @@ export class WebhookEndpoint extends Construct {
     props.bus.grantPutEventsTo(this.function);
     props.zoomSecret.grantRead(this.function);
     this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    // The Function URL ends with "/"; take its host so the path is not doubled.
+    this.webhookUrl = `https://${Fn.select(2, Fn.split('/', this.url.url))}${WEBHOOK_PATH}`;
   }
 }

@@ -5,6 +5,12 @@
  * field (`ARCHIVER_CONFIG /etc/archiver.json: naming.timeZone: …`). Unknown fields
  * are errors too, so a typo never silently falls back to a default.
  *
+ * ARCHIVER_CONFIG_JSON carries the same JSON inline instead of a path, for runtimes
+ * with no file to read (the Lambda function: the CDK stack validates the operator's
+ * file at synth time and passes it in this variable, so no file is bundled). Same
+ * schema, same messages, prefixed `ARCHIVER_CONFIG_JSON: …`. Setting both variables
+ * is an error, so it is never unclear which rules are in force.
+ *
  * With no file (or an empty object) the rules are those of the original
  * deployment: a course meeting has a bracketed course code in its topic
  * ("[MAQ101] Maqam Bayati — lesson 3"); eligible files are completed MP4s of at
@@ -263,9 +269,17 @@ export function parseArchiverConfig(input: unknown, source = 'archiver config'):
   };
 }
 
-/** Reads ARCHIVER_CONFIG (a JSON file path) if set; the defaults otherwise. Throws ConfigError at start-up. */
+/**
+ * Reads ARCHIVER_CONFIG (a JSON file path) or ARCHIVER_CONFIG_JSON (the JSON itself)
+ * if set; the defaults otherwise. Throws ConfigError at start-up.
+ */
 export function loadArchiverConfig(env: Record<string, string | undefined>): ArchiverConfig {
   const path = env.ARCHIVER_CONFIG?.trim();
+  const inline = env.ARCHIVER_CONFIG_JSON?.trim();
+  if (path && inline) {
+    throw new ConfigError('ARCHIVER_CONFIG and ARCHIVER_CONFIG_JSON are both set; set one of them (a file path or the JSON itself)');
+  }
+  if (inline) return parseArchiverConfig(parseJsonText(inline, 'ARCHIVER_CONFIG_JSON'), 'ARCHIVER_CONFIG_JSON');
   if (!path) return { ...parseArchiverConfig({}), source: 'defaults' };
   const where = `ARCHIVER_CONFIG ${path}`;
   let text: string;
@@ -275,13 +289,15 @@ export function loadArchiverConfig(env: Record<string, string | undefined>): Arc
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     throw new ConfigError(`${where}: cannot read the file (${code})`, { cause: error });
   }
-  let json: unknown;
+  return parseArchiverConfig(parseJsonText(text, where), where);
+}
+
+function parseJsonText(text: string, where: string): unknown {
   try {
-    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (error) {
     throw new ConfigError(`${where}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
-  return parseArchiverConfig(json, where);
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

@@ -1,50 +1,433 @@
 /**
- * CDK assertions on the synthesized stack: what matters for security and for Zoom,
- * not resource counts. Bundles the functions with local esbuild (no Docker).
+ * CDK assertions on the synthesized stack: what matters for security, for Zoom and
+ * for not losing events — not resource counts. Bundles the functions with local
+ * esbuild (no Docker), once for the whole file.
  */
-import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ArchiverStack } from '../../infrastructure/archiver-stack';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { UPLOADER } from '../../infrastructure/archiver-stack';
+import { auditTableDefinition } from '../../shared/adapters/audit-dynamodb';
+import { LEDGER_KEYS, ledgerTableDefinition } from '../../shared/adapters/ledger-dynamodb';
+import { ZoomSecretsSchema } from '../../shared/config/secrets';
 import { EVENT_SOURCE } from '../../shared/events';
+import { CONSUMER_RULES, type ConsumerName } from '../../shared/events/rules';
+import {
+  SERVICES,
+  actionsOf,
+  evaluate,
+  functionOf,
+  referencedIds,
+  statementsOf,
+  synthesize,
+  type Resource,
+  type Service,
+  type Synthesized,
+} from './support';
 
-let template: Template;
+let s: Synthesized;
 
 beforeAll(() => {
-  const app = new App();
-  template = Template.fromStack(new ArchiverStack(app, 'Test'));
+  s = synthesize();
+}, 180_000); // esbuild bundles five functions
+
+const ofType = (type: string) => Object.entries(s.resources).filter(([, r]) => r.Type === type);
+const single = (type: string): [string, Resource] => {
+  const found = ofType(type);
+  expect(found).toHaveLength(1);
+  return found[0]!;
+};
+
+const CONSUMER_SERVICE: Record<ConsumerName, Service> = { courseValidation: 'course-validation', uploader: 'uploader', audit: 'audit' };
+
+describe('functions', () => {
+  it.each(SERVICES)('%s runs Node 22 on arm64 with X-Ray, JSON logs kept 30 days and source maps', (service) => {
+    const { fn } = functionOf(s, service);
+    expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    expect(fn.Properties.Architectures).toEqual(['arm64']);
+    expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(fn.Properties.LoggingConfig.LogFormat).toBe('JSON');
+    expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+    const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+    expect(s.resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
+  });
+
+  it.each(SERVICES)('%s was bundled by local esbuild with a source map and without the AWS SDK', (service) => {
+    const { fn } = functionOf(s, service);
+    const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
+    const bundle = join(s.app.outdir, `asset.${assetHash}`);
+    expect(existsSync(join(bundle, 'index.js.map'))).toBe(true);
+    const code = readFileSync(join(bundle, 'index.js'), 'utf8');
+    expect(code).toContain('sourceMappingURL=index.js.map');
+    // The SDK is external: required at run time from the Lambda runtime (an inlined SDK leaves no require).
+    expect(code).toMatch(/require\("@aws-sdk\/client-[a-z-]+"\)/);
+  });
+
+  it('gives the uploader the deliberate timeout, memory, concurrency and part settings', () => {
+    const { fn } = functionOf(s, 'uploader');
+    expect(fn.Properties.Timeout).toBe(15 * 60);
+    expect(fn.Properties.MemorySize).toBe(UPLOADER.memorySize);
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(UPLOADER.reservedConcurrency);
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      ARCHIVE_PART_SIZE_MB: String(UPLOADER.partSizeMb),
+      ARCHIVE_QUEUE_SIZE: String(UPLOADER.queueSize),
+    });
+    // Parts in flight (partSize × (queueSize + 1)) take a small share of the memory.
+    expect(UPLOADER.partSizeMb * (UPLOADER.queueSize + 1)).toBeLessThan(UPLOADER.memorySize / 8);
+  });
+
+  it('gives every function the environment variables its handler requires', () => {
+    const variables = (service: Service) => Object.keys(functionOf(s, service).fn.Properties.Environment.Variables);
+    expect(variables('webhook')).toEqual(expect.arrayContaining(['EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
+    expect(variables('course-validation')).toEqual(expect.arrayContaining(['EVENT_BUS_NAME']));
+    expect(variables('uploader')).toEqual(expect.arrayContaining(['ARCHIVE_BUCKET', 'LEDGER_TABLE_NAME', 'EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
+    expect(variables('audit')).toEqual(expect.arrayContaining(['AUDIT_TABLE_NAME']));
+    expect(variables('uploader-recovery')).toEqual(expect.arrayContaining(['LEDGER_TABLE_NAME', 'EVENT_BUS_NAME']));
+  });
+});
+
+describe('secrets', () => {
+  it('keeps Zoom credentials out of every environment: only the secret ARN is passed', () => {
+    const [secretId, secret] = single('AWS::SecretsManager::Secret');
+    const secretKeys = Object.keys(ZoomSecretsSchema.shape);
+    for (const service of SERVICES) {
+      const variables = functionOf(s, service).fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(Object.keys(variables).filter((name) => secretKeys.includes(name))).toEqual([]);
+      for (const [name, value] of Object.entries(variables)) {
+        if (name === 'ZOOM_SECRETS_ARN') expect(value).toEqual({ Ref: secretId });
+      }
+    }
+    // The secret is created with a random sealing key only; the Zoom values are set by the operator.
+    expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate)).toEqual({});
+    expect(secret.Properties.GenerateSecretString.GenerateStringKey).toBe('TOKEN_SEALING_SECRET');
+    expect(secret.Properties.SecretString).toBeUndefined();
+  });
 });
 
 describe('webhook endpoint', () => {
-  it('is a public Function URL (Zoom signs requests; the handler verifies them)', () => {
-    template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
+  it('is a public Function URL (Zoom signs requests; the handler verifies the HMAC itself)', () => {
+    const [, url] = single('AWS::Lambda::Url');
+    expect(url.Properties.AuthType).toBe('NONE');
+    expect(url.Properties.TargetFunctionArn).toEqual({ 'Fn::GetAtt': [functionOf(s, 'webhook').functionId, 'Arn'] });
+    expect(url.Properties.Cors).toBeUndefined();
   });
 
-  it('runs Node 22 on arm64 with the bus and the secret ARN, never a secret value, in its environment', () => {
-    const functions = template.findResources('AWS::Lambda::Function', {
-      Properties: { Handler: 'index.handler', Environment: { Variables: { ZOOM_SECRETS_ARN: Match.anyValue() } } },
-    });
-    const [webhook] = Object.values(functions) as { Properties: Record<string, any> }[];
-    expect(webhook).toBeDefined();
-    expect(webhook!.Properties.Runtime).toBe('nodejs22.x');
-    expect(webhook!.Properties.Architectures).toEqual(['arm64']);
-    const variables = Object.keys(webhook!.Properties.Environment.Variables);
-    expect(variables).toEqual(expect.arrayContaining(['EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
-    expect(variables.filter((name) => /SECRET_TOKEN|CLIENT_SECRET|SEALING/.test(name))).toEqual([]);
-  });
-
-  it('may only put events on the product bus and read the Zoom secret', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }[];
-    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s) => [s.Action].flat()));
-    expect(actions.filter((a) => a.endsWith('*') && !a.startsWith('xray:'))).toEqual([]);
-    expect(actions).toEqual(expect.arrayContaining(['events:PutEvents', 'secretsmanager:GetSecretValue']));
+  it('outputs the URL to give Zoom: the Function URL host plus /webhooks/zoom, without a double slash', () => {
+    const [urlId] = single('AWS::Lambda::Url');
+    const output = s.template.toJSON().Outputs.WebhookUrl.Value;
+    expect(evaluate(output, { [`${urlId}.FunctionUrl`]: 'https://abc123.lambda-url.eu-west-1.on.aws/' })).toBe(
+      'https://abc123.lambda-url.eu-west-1.on.aws/webhooks/zoom',
+    );
   });
 });
 
-describe('event bus', () => {
+describe('event bus and rules', () => {
   it('archives every zoom-archiver event for replay', () => {
-    template.hasResourceProperties('AWS::Events::Archive', {
+    const [busId] = single('AWS::Events::EventBus');
+    s.template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: { 'Fn::GetAtt': [busId, 'Arn'] },
       EventPattern: { source: [EVENT_SOURCE] },
       RetentionDays: 90,
     });
+  });
+
+  it('has exactly one rule per consumer on the bus, each with the pattern from shared/events/rules.ts', () => {
+    const [busId] = single('AWS::Events::EventBus');
+    const busRules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventBusName?.Ref === busId);
+    expect(busRules.map(([, r]) => r.Properties.EventPattern)).toEqual(
+      expect.arrayContaining(Object.values(CONSUMER_RULES).map((rule) => rule.pattern)),
+    );
+    expect(busRules).toHaveLength(Object.keys(CONSUMER_RULES).length);
+    for (const [name, rule] of Object.entries(CONSUMER_RULES) as [ConsumerName, (typeof CONSUMER_RULES)[ConsumerName]][]) {
+      const [, synthesized] = busRules.find(([, r]) => JSON.stringify(r.Properties.EventPattern) === JSON.stringify(rule.pattern))!;
+      expect(synthesized.Properties.EventPattern).toStrictEqual(rule.pattern);
+      const targets = synthesized.Properties.Targets as { Arn: unknown }[];
+      expect(targets).toHaveLength(1);
+      expect(targets[0]!.Arn).toEqual({ 'Fn::GetAtt': [functionOf(s, CONSUMER_SERVICE[name]).functionId, 'Arn'] });
+    }
+  });
+
+  it('gives every rule target (consumers and the recovery schedule) a retry policy and an SQS dead-letter queue', () => {
+    const rules = ofType('AWS::Events::Rule');
+    expect(rules).toHaveLength(Object.keys(CONSUMER_RULES).length + 1);
+    for (const [, rule] of rules) {
+      for (const target of rule.Properties.Targets as Record<string, any>[]) {
+        expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
+        expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+        const [queueId] = referencedIds(target.DeadLetterConfig?.Arn);
+        expect(s.resources[queueId!]?.Type).toBe('AWS::SQS::Queue');
+      }
+    }
+  });
+
+  it('runs the recovery sweep every 5 minutes', () => {
+    const scheduled = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
+    expect(scheduled).toHaveLength(1);
+    expect(scheduled[0]![1].Properties.ScheduleExpression).toBe('rate(5 minutes)');
+    expect(referencedIds(scheduled[0]![1].Properties.Targets[0].Arn)).toEqual([functionOf(s, 'uploader-recovery').functionId]);
+  });
+
+  it.each(Object.keys(CONSUMER_RULES) as ConsumerName[])(
+    '%s: failed invocations go to the same DLQ as failed deliveries, after Lambda retries',
+    (name) => {
+      const { functionId } = functionOf(s, CONSUMER_SERVICE[name]);
+      const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, c]) => c.Properties.FunctionName.Ref === functionId);
+      expect(configs).toHaveLength(1);
+      const config = configs[0]![1].Properties;
+      expect(config.MaximumRetryAttempts).toBe(2);
+      expect(config.MaximumEventAgeInSeconds).toBe(6 * 3600);
+      const [rule] = ofType('AWS::Events::Rule').filter(([, r]) => referencedIds(r.Properties.Targets[0].Arn).includes(functionId));
+      expect(referencedIds(config.DestinationConfig.OnFailure.Destination)).toEqual(referencedIds(rule![1].Properties.Targets[0].DeadLetterConfig.Arn));
+    },
+  );
+});
+
+describe('dead-letter queues and alarms', () => {
+  it('keeps dead letters 14 days, encrypted, TLS only, and lets only its rule deliver there', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues).toHaveLength(4);
+    for (const [queueId, queue] of queues) {
+      expect(queue.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86400, SqsManagedSseEnabled: true });
+      const [, policy] = ofType('AWS::SQS::QueuePolicy').find(([, p]) => referencedIds(p.Properties.Queues).includes(queueId))!;
+      const statements = policy.Properties.PolicyDocument.Statement as Record<string, any>[];
+      expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+      const eventBridge = statements.filter((st) => st.Principal?.Service === 'events.amazonaws.com');
+      expect(eventBridge).toHaveLength(1);
+      expect(eventBridge[0]).toMatchObject({ Effect: 'Allow', Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } } });
+    }
+  });
+
+  it('raises an alarm, sent to the alarm topic, as soon as any dead-letter queue holds a message', () => {
+    const [topicId] = single('AWS::SNS::Topic');
+    const alarms = ofType('AWS::CloudWatch::Alarm');
+    for (const [queueId] of ofType('AWS::SQS::Queue')) {
+      const watching = alarms.filter(
+        ([, a]) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && referencedIds(a.Properties.Dimensions).includes(queueId),
+      );
+      expect(watching).toHaveLength(1);
+      expect(watching[0]![1].Properties).toMatchObject({
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: topicId }],
+      });
+    }
+  });
+
+  it.each(['uploader', 'webhook', 'uploader-recovery'] as const)('alarms on any %s error', (service) => {
+    const { functionId } = functionOf(s, service);
+    const [topicId] = single('AWS::SNS::Topic');
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties.MetricName === 'Errors' && referencedIds(a.Properties.Dimensions).includes(functionId),
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]![1].Properties).toMatchObject({ Namespace: 'AWS/Lambda', Statistic: 'Sum', Threshold: 1, AlarmActions: [{ Ref: topicId }] });
+  });
+
+  it('lets CloudWatch (this account\'s alarms only) publish to the TLS-only alarm topic', () => {
+    const [, policy] = single('AWS::SNS::TopicPolicy');
+    const statements = policy.Properties.PolicyDocument.Statement as Record<string, any>[];
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Condition: { ArnLike: { 'aws:SourceArn': expect.anything() }, StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+      }),
+    );
+  });
+});
+
+describe('least privilege', () => {
+  const allStatements = () => ofType('AWS::IAM::Policy').flatMap(([, p]) => statementsOf(p));
+
+  it('has no wildcard action, and no "*" action on S3 or DynamoDB', () => {
+    const actions = allStatements().flatMap(actionsOf);
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => a === '*' || /^(s3|dynamodb):\*$/.test(a) || /\*/.test(a))).toEqual([]);
+  });
+
+  it('uses Resource "*" only for X-Ray, which has no resource-level permissions', () => {
+    const star = allStatements().filter((st) => [st.Resource].flat().includes('*'));
+    expect(star.length).toBe(SERVICES.length);
+    for (const st of star) expect(actionsOf(st).every((a) => a.startsWith('xray:'))).toBe(true);
+  });
+
+  it('gives functions their own roles, with no AWS managed policy', () => {
+    const roleIds = SERVICES.map((service) => functionOf(s, service).roleId);
+    expect(new Set(roleIds).size).toBe(SERVICES.length);
+    for (const [, role] of ofType('AWS::IAM::Role')) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+        expect.objectContaining({ Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }),
+      ]);
+    }
+  });
+
+  /** A function's grants as "action -> resource ids", ignoring X-Ray and its own log group. */
+  function grants(service: Service): Record<string, string[]> {
+    const { policy, fn } = functionOf(s, service);
+    const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+    const out: Record<string, string[]> = {};
+    for (const st of statementsOf(policy)) {
+      expect(st.Effect).toBe('Allow');
+      const ids = referencedIds(st.Resource);
+      for (const action of actionsOf(st)) {
+        if (action.startsWith('xray:')) continue;
+        if (action.startsWith('logs:')) {
+          expect(ids).toEqual([logGroupId]);
+          continue;
+        }
+        out[action] = [...(out[action] ?? []), ...ids].sort();
+      }
+    }
+    return out;
+  }
+
+  const ids = () => ({
+    bus: single('AWS::Events::EventBus')[0],
+    secret: single('AWS::SecretsManager::Secret')[0],
+    bucket: single('AWS::S3::Bucket')[0],
+    ledger: ledgerTableId(),
+    audit: auditTableId(),
+    dlq: (service: Service) => {
+      const { functionId } = functionOf(s, service);
+      const [, config] = ofType('AWS::Lambda::EventInvokeConfig').find(([, c]) => c.Properties.FunctionName.Ref === functionId)!;
+      return referencedIds(config.Properties.DestinationConfig.OnFailure.Destination)[0]!;
+    },
+  });
+
+  it('webhook: put events on the bus, read the Zoom secret', () => {
+    const { bus, secret } = ids();
+    expect(grants('webhook')).toEqual({
+      'events:PutEvents': [bus],
+      'secretsmanager:GetSecretValue': [secret],
+      'secretsmanager:DescribeSecret': [secret],
+    });
+  });
+
+  it('course validation: put events, and send its own failures to its DLQ', () => {
+    const { bus, dlq } = ids();
+    expect(grants('course-validation')).toEqual({ 'events:PutEvents': [bus], 'sqs:SendMessage': [dlq('course-validation')] });
+  });
+
+  it('uploader: put objects under the archive prefix, update the ledger, put events, read the secret', () => {
+    const { bus, secret, bucket, ledger, dlq } = ids();
+    expect(grants('uploader')).toEqual({
+      's3:PutObject': [bucket],
+      's3:AbortMultipartUpload': [bucket],
+      'dynamodb:GetItem': [ledger],
+      'dynamodb:PutItem': [ledger],
+      'dynamodb:UpdateItem': [ledger],
+      'dynamodb:BatchGetItem': [ledger],
+      'dynamodb:Query': [ledger],
+      'events:PutEvents': [bus],
+      'secretsmanager:GetSecretValue': [secret],
+      'secretsmanager:DescribeSecret': [secret],
+      'sqs:SendMessage': [dlq('uploader')],
+    });
+    const statements = statementsOf(functionOf(s, 'uploader').policy);
+    const s3 = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
+    expect(s3.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/courses/*']] }]);
+    const query = statements.filter((st) => actionsOf(st).includes('dynamodb:Query'));
+    expect(query.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ledger, 'Arn'] }, `/index/${LEDGER_KEYS.groupIndex}`]] }]);
+  });
+
+  it('audit: put items in the audit table, nothing else', () => {
+    const { audit, dlq } = ids();
+    expect(grants('audit')).toEqual({ 'dynamodb:PutItem': [audit], 'sqs:SendMessage': [dlq('audit')] });
+  });
+
+  it('recovery sweep: query the ledger by state, put events', () => {
+    const { bus, ledger } = ids();
+    expect(grants('uploader-recovery')).toEqual({ 'dynamodb:Query': [ledger], 'events:PutEvents': [bus] });
+    const query = statementsOf(functionOf(s, 'uploader-recovery').policy).filter((st) => actionsOf(st).includes('dynamodb:Query'));
+    expect(query.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ledger, 'Arn'] }, `/index/${LEDGER_KEYS.stateIndex}`]] }]);
+  });
+});
+
+describe('archive bucket', () => {
+  it('is private, encrypted, TLS only, versioned, and aborts incomplete multipart uploads', () => {
+    const [bucketId, bucket] = single('AWS::S3::Bucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(bucket.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 2 } }),
+        expect.objectContaining({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 30 }, ExpiredObjectDeleteMarker: true }),
+      ]),
+    );
+    s.template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+        ]),
+      },
+    });
+  });
+});
+
+function ledgerTableId(): string {
+  return tableFor(LEDGER_KEYS.groupIndex)[0];
+}
+function auditTableId(): string {
+  return tableFor(auditTableDefinition('x').GlobalSecondaryIndexes![0]!.IndexName!)[0];
+}
+function tableFor(indexName: string): [string, Resource] {
+  const found = ofType('AWS::DynamoDB::Table').filter(([, t]) =>
+    (t.Properties.GlobalSecondaryIndexes as { IndexName: string }[]).some((i) => i.IndexName === indexName),
+  );
+  expect(found).toHaveLength(1);
+  return found[0]!;
+}
+
+describe('tables', () => {
+  const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(list: T[]) =>
+    [...list].sort((a, b) => String(a.AttributeName ?? a.IndexName).localeCompare(String(b.AttributeName ?? b.IndexName)));
+
+  it.each([
+    ['ledger', ledgerTableDefinition('x'), ledgerTableId],
+    ['audit', auditTableDefinition('x'), auditTableId],
+  ] as const)('%s mirrors the adapter definition, on demand, with point-in-time recovery, retained', (_name, definition, id) => {
+    const table = s.resources[id()]!;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(table.Properties.KeySchema).toEqual(definition.KeySchema);
+    expect(sortByName(table.Properties.AttributeDefinitions)).toEqual(sortByName(definition.AttributeDefinitions!));
+    expect(sortByName(table.Properties.GlobalSecondaryIndexes)).toEqual(
+      sortByName(definition.GlobalSecondaryIndexes!.map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema, Projection: i.Projection }))),
+    );
+  });
+});
+
+describe('outputs', () => {
+  it('names everything an operator needs after deploy', () => {
+    const outputs = Object.keys(s.template.toJSON().Outputs);
+    expect(outputs).toEqual(
+      expect.arrayContaining(['WebhookUrl', 'EventBusName', 'ArchiveBucketName', 'LedgerTableName', 'AuditTableName', 'ZoomSecretArn']),
+    );
+    s.template.hasOutput('EventBusName', { Value: { Ref: single('AWS::Events::EventBus')[0] } });
+    s.template.hasOutput('ArchiveBucketName', { Value: { Ref: single('AWS::S3::Bucket')[0] } });
+    s.template.hasOutput('LedgerTableName', { Value: { Ref: ledgerTableId() } });
+    s.template.hasOutput('AuditTableName', { Value: { Ref: auditTableId() } });
+    s.template.hasOutput('ZoomSecretArn', { Value: { Ref: single('AWS::SecretsManager::Secret')[0] } });
+    s.template.hasOutput('ArchiveKeyPrefix', { Value: 'courses/' });
   });
 });

@@ -1,0 +1,79 @@
+/**
+ * The archive: one S3 bucket for the recordings.
+ *
+ * - Private: all public access blocked, ACLs disabled (bucket owner owns every object),
+ *   TLS 1.2+ required by the bucket policy.
+ * - Encrypted with S3-managed keys (SSE-S3): the uploader also asks for AES256 on
+ *   every put, and nothing else needs a KMS key policy to read the recordings.
+ * - Versioned, with non-current versions expiring after 30 days. A retry writes the
+ *   same key again (that is how exactly-once survives a crash between "stored" and
+ *   "recorded in the ledger"), and an operator may delete or overwrite by mistake:
+ *   versioning keeps the previous bytes for a month. Overwrites are rare (the ledger
+ *   stops a finished file from being uploaded again), so the extra storage is small.
+ * - Incomplete multipart uploads are aborted after 2 days: a Lambda that dies mid-file
+ *   leaves parts that are billed but never visible as an object.
+ * - Retained when the stack is deleted.
+ *
+ * The uploader may only put objects (and abort its own multipart uploads) under one
+ * key prefix: the literal folder the key template starts with (`courses/` by default).
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { type IGrantable, Grant } from 'aws-cdk-lib/aws-iam';
+import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import type { ArchiverFunction } from './archiver-function';
+
+export const ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 2;
+export const NONCURRENT_VERSIONS_EXPIRE_AFTER_DAYS = 30;
+
+export class ArchiveBucket extends Construct {
+  readonly bucket: Bucket;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.bucket = new Bucket(this, 'Bucket', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: true,
+      lifecycleRules: [
+        { id: 'abort-incomplete-multipart-uploads', abortIncompleteMultipartUploadAfter: Duration.days(ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS) },
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(NONCURRENT_VERSIONS_EXPIRE_AFTER_DAYS),
+          expiredObjectDeleteMarker: true,
+        },
+      ],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.bucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'No server access logs: every write comes from the uploader and is recorded in the ledger and the audit trail ' +
+        '(who, which file, when, checksum). Object-level read auditing, if a school needs it, is better done with ' +
+        'CloudTrail S3 data events than with a second bucket of best-effort access logs.',
+    });
+  }
+
+  /**
+   * s3:PutObject (single puts and every multipart step) and s3:AbortMultipartUpload on
+   * `prefix*` only. The uploader never reads, lists or deletes.
+   */
+  grantArchiveWrite(fn: ArchiverFunction, prefix: string): Grant {
+    const grant = Grant.addToPrincipal({
+      grantee: fn as IGrantable,
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
+    });
+    const logicalId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId) as string;
+    Validations.of(fn.serviceRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
+      reason:
+        `Object keys are made per file at run time, so the grant is on the key prefix "${prefix}" ` +
+        '(the fixed folder every archive key starts with), with only PutObject and AbortMultipartUpload.',
+    });
+    return grant;
+  }
+}
