@@ -16,7 +16,7 @@ import type { Runtime } from '../runtime/runtime';
 import { WEBHOOK_PATH } from '../webhook/http';
 import { assignFileIds } from '../webhook/normalize';
 import type { ZoomRecordingFile } from '../webhook/zoom-payload';
-import { startZoomSimulator, type SimulatedRecording, type ZoomSimulator } from '../zoom-simulator/simulator';
+import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../zoom-simulator/simulator';
 import { sampleRecordings } from './sample';
 
 export interface Sandbox {
@@ -30,14 +30,7 @@ export async function startSandbox(): Promise<Sandbox> {
   const simulator = await startZoomSimulator({ webhookSecret });
   return {
     simulator,
-    env: {
-      ZOOM_WEBHOOK_SECRET_TOKEN: webhookSecret,
-      ZOOM_ACCOUNT_ID: simulator.accountId,
-      ZOOM_CLIENT_ID: simulator.clientId,
-      ZOOM_CLIENT_SECRET: simulator.clientSecret,
-      ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
-      ZOOM_DOWNLOAD_HOSTS: simulator.host,
-    },
+    env: { ZOOM_WEBHOOK_SECRET_TOKEN: webhookSecret, ...zoomEnvFor(simulator) },
   };
 }
 

@@ -201,6 +201,21 @@ const ZOOM_INVALID_TOKEN = { code: 124, message: 'Invalid access token.' };
 const HTML_PAGE =
   '<!DOCTYPE html>\n<html><head><title>Error - Zoom</title></head><body><div class="error">Only the host can download the recording. Sign in to download.</div></body></html>\n';
 
+/**
+ * The environment that points zoom-archiver at a simulator: its OAuth app and token
+ * endpoint, and downloads allowed from its host only. Used by the sandbox, tests and
+ * benchmarks alike.
+ */
+export function zoomEnvFor(simulator: Pick<ZoomSimulator, 'accountId' | 'clientId' | 'clientSecret' | 'oauthTokenUrl'>): Record<string, string> {
+  return {
+    ZOOM_ACCOUNT_ID: simulator.accountId,
+    ZOOM_CLIENT_ID: simulator.clientId,
+    ZOOM_CLIENT_SECRET: simulator.clientSecret,
+    ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
+    ZOOM_DOWNLOAD_HOSTS: new URL(simulator.oauthTokenUrl).hostname,
+  };
+}
+
 export async function startZoomSimulator(options: ZoomSimulatorOptions = {}): Promise<ZoomSimulator> {
   const simulator = new Simulator(options);
   await simulator.listen(options.host ?? '127.0.0.1', options.port ?? 0);

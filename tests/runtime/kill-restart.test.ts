@@ -13,7 +13,7 @@ import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import { DetailType } from '../../shared/events';
 import { dataPaths } from '../../services/runtime/paths';
-import { startZoomSimulator, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { startZoomSimulator, zoomEnvFor, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
 
 const ROOT = join(__dirname, '..', '..');
 const SECRET = 'kill-test-secret';
@@ -78,11 +78,7 @@ describe('serve process durability', () => {
       PORT: '0',
       LOG_LEVEL: 'WARN',
       ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      ZOOM_ACCOUNT_ID: simulator.accountId,
-      ZOOM_CLIENT_ID: simulator.clientId,
-      ZOOM_CLIENT_SECRET: simulator.clientSecret,
-      ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
-      ZOOM_DOWNLOAD_HOSTS: simulator.host,
+      ...zoomEnvFor(simulator),
       UPLOAD_LEASE_SECONDS: '2',
       RECOVERY_INTERVAL_SECONDS: '1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

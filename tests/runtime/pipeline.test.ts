@@ -11,7 +11,7 @@ import { DetailType } from '../../shared/events';
 import { silentLogger } from '../../shared/logger';
 import { loadRuntimeConfig } from '../../services/runtime/config';
 import { startRuntime, type Runtime } from '../../services/runtime/runtime';
-import { startZoomSimulator, type SimulatedRecording, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
 
 const MiB = 1024 * 1024;
 const SECRET = 'runtime-test-secret';
@@ -30,11 +30,7 @@ describe('single-machine runtime', () => {
       DATA_DIR: dir,
       PORT: '0',
       ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      ZOOM_ACCOUNT_ID: simulator.accountId,
-      ZOOM_CLIENT_ID: simulator.clientId,
-      ZOOM_CLIENT_SECRET: simulator.clientSecret,
-      ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
-      ZOOM_DOWNLOAD_HOSTS: simulator.host,
+      ...zoomEnvFor(simulator),
       UPLOAD_CONCURRENCY: '3',
     });
     runtime = await startRuntime(config, silentLogger);
