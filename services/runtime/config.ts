@@ -13,7 +13,15 @@ import { DEFAULT_DATA_DIR, dataPaths } from './paths';
 
 export type ArchiveTarget =
   | { kind: 'folder'; dir: string }
-  | { kind: 's3'; bucket: string; endpoint?: string; region: string; forcePathStyle: boolean };
+  | {
+      kind: 's3';
+      bucket: string;
+      endpoint?: string;
+      region: string;
+      forcePathStyle: boolean;
+      /** From the configuration's own AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; else the SDK's default chain (profile, role). */
+      credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+    };
 
 export interface RuntimeConfig {
   host: string;
@@ -76,6 +84,10 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
         endpoint: e.ARCHIVE_S3_ENDPOINT,
         region: e.ARCHIVE_S3_REGION ?? env.AWS_REGION ?? 'us-east-1',
         forcePathStyle: e.ARCHIVE_S3_FORCE_PATH_STYLE ? e.ARCHIVE_S3_FORCE_PATH_STYLE === 'true' : Boolean(e.ARCHIVE_S3_ENDPOINT),
+        credentials:
+          env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+            ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+            : undefined,
       }
     : { kind: 'folder', dir: e.ARCHIVE_DIR ?? paths.archive };
   return {

@@ -37,6 +37,7 @@ export function createArchiveStore(config: RuntimeConfig): ArchiveStore {
     region: archive.region,
     endpoint: archive.endpoint,
     forcePathStyle: archive.forcePathStyle,
+    credentials: archive.credentials,
     // Many S3-compatible servers store aws-chunked framing as object bytes (TOOLCHAIN.md): send checksums only when required.
     ...(archive.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
   });
