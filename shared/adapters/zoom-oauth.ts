@@ -7,7 +7,7 @@
  * accounts cap concurrent tokens.
  */
 import { decodeJwt } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError } from '../errors';
 import {
   OAuthError,
@@ -38,13 +38,13 @@ export interface ZoomOAuthOptions {
 }
 
 const TokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  expires_in: z.number().positive(),
+  access_token: z.string().check(z.minLength(1)),
+  token_type: z.optional(z.string()),
+  expires_in: z.number().check(z.positive()),
 });
 
 /** Zoom's error body, e.g. {"reason":"Invalid client_id or client_secret","error":"invalid_client"}. */
-const ErrorResponseSchema = z.object({ error: z.string().regex(/^[a-z_]{1,64}$/) });
+const ErrorResponseSchema = z.object({ error: z.string().check(z.regex(/^[a-z_]{1,64}$/)) });
 
 interface CachedToken {
   token: string;
