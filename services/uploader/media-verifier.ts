@@ -37,7 +37,10 @@ export class MediaVerifier extends Transform {
   private digest?: string;
 
   constructor(options: MediaVerifierOptions = {}) {
-    super({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
+    // The readable side holds one chunk at a time: a consumer reading a byte stream
+    // (async iteration, read()) gets everything buffered concatenated into a new
+    // Buffer, a copy of the whole file over a transfer (bench/results/latest.md).
+    super({ writableHighWaterMark: options.highWaterMark ?? 1024 * 1024, readableHighWaterMark: 1 });
     this.expectedSize = options.expectedSize;
     this.expect = options.expect ?? 'media';
   }

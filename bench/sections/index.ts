@@ -1,0 +1,21 @@
+/**
+ * The report's sections, in the order they appear. To add one, write a module in this
+ * folder exporting `async function run(ctx: BenchContext): Promise<string>` (Markdown
+ * that starts with its own `## ` heading), import it and list it here. Modules do
+ * their work in run(), never at import.
+ */
+import type { BenchSection } from '../section';
+import * as bundles from './bundles';
+import * as transfer from './transfer';
+import * as transferBreakdown from './transfer-breakdown';
+import * as transferTuning from './transfer-tuning';
+import * as webhookHandler from './webhook-handler';
+
+export const SECTIONS: readonly BenchSection[] = [
+  { id: 'webhook-handler', run: webhookHandler.run },
+  // The lead's sections go here: { id: 'webhook-serve', run: … } ("webhook answer time through serve"), then { id: 'scale', run: … }.
+  { id: 'transfer', run: transfer.run },
+  { id: 'transfer-breakdown', run: transferBreakdown.run },
+  { id: 'transfer-tuning', run: transferTuning.run },
+  { id: 'bundles', run: bundles.run },
+];
