@@ -10,7 +10,15 @@ import { startBadInputEnvironment, type CaseResult } from './bad-input-runner';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
 
-async function main(): Promise<number> {
+export interface BadInputReport {
+  /** The section as Markdown: heading, summary line, table, failures. */
+  markdown: string;
+  passed: number;
+  total: number;
+}
+
+/** Runs every case against a real server and renders the section (report.ts includes it in REPORT.md). */
+export async function badInputReport(): Promise<BadInputReport> {
   const unhandled: unknown[] = [];
   process.on('unhandledRejection', (reason) => unhandled.push(reason));
   const env = await startBadInputEnvironment();
@@ -46,20 +54,29 @@ async function main(): Promise<number> {
   const failed = results.filter((r) => !r.pass);
   const byCategory = new Map<string, number>();
   for (const r of results) byCategory.set(r.category, (byCategory.get(r.category) ?? 0) + 1);
-  console.log(`## Bad input against the HTTP webhook\n`);
-  console.log(`${results.length - failed.length} of ${results.length} passed (${[...byCategory].map(([c, n]) => `${c}: ${n}`).join(', ')}).\n`);
-  console.log(lines.join('\n'));
+  const out: string[] = [];
+  out.push(`## Bad input against the HTTP webhook\n`);
+  out.push(`${results.length - failed.length} of ${results.length} passed (${[...byCategory].map(([c, n]) => `${c}: ${n}`).join(', ')}).\n`);
+  out.push(lines.join('\n'));
   if (failed.length > 0) {
-    console.log('\n### Failures\n');
-    for (const r of failed) console.log(`- **${cell(r.name)}**: ${r.problems.map(cell).join('; ')}`);
+    out.push('\n### Failures\n');
+    for (const r of failed) out.push(`- **${cell(r.name)}**: ${r.problems.map(cell).join('; ')}`);
   }
-  return failed.length === 0 ? 0 : 1;
+  return { markdown: out.join('\n'), passed: results.length - failed.length, total: results.length };
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+async function main(): Promise<number> {
+  const report = await badInputReport();
+  console.log(report.markdown);
+  return report.passed === report.total ? 0 : 1;
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(2);
+    },
+  );
+}
