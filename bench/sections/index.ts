@@ -6,6 +6,8 @@
  */
 import type { BenchSection } from '../section';
 import * as bundles from './bundles';
+import * as scale from './scale';
+import * as serveLoad from './serve-load';
 import * as transfer from './transfer';
 import * as transferBreakdown from './transfer-breakdown';
 import * as transferTuning from './transfer-tuning';
@@ -13,7 +15,8 @@ import * as webhookHandler from './webhook-handler';
 
 export const SECTIONS: readonly BenchSection[] = [
   { id: 'webhook-handler', run: webhookHandler.run },
-  // The lead's sections go here: { id: 'webhook-serve', run: … } ("webhook answer time through serve"), then { id: 'scale', run: … }.
+  { id: 'serve-load', run: serveLoad.run },
+  { id: 'scale', run: scale.run },
   { id: 'transfer', run: transfer.run },
   { id: 'transfer-breakdown', run: transferBreakdown.run },
   { id: 'transfer-tuning', run: transferTuning.run },
