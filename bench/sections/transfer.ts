@@ -56,7 +56,7 @@ function render(outcomes: Outcome[], sizes: number[]): string {
   out.push(
     'One file from the Zoom simulator (its own process; Bearer token, 302 to a second origin) to the folder store and to s3rver (its own process), ' +
       'on the same disk. Every run is a fresh process; variants ran interleaved. The stored bytes of every run were hashed and compared with the simulated file. ' +
-      'ours = `uploadFile` (ledger claim in SQLite, token unsealed, allowlisted download, verifier, store, events) with the defaults (8 MiB parts, queue 4); ' +
+      'ours = `uploadFile` (ledger claim in SQLite, token unsealed, allowlisted download, verifier, store, events) with the single-machine defaults (5 MiB parts, queue 2); ' +
       'bare Node pipe = `http.get` + the 302 by hand, piped into `fs.createWriteStream` / lib-storage `Upload` (same part size and queue), nothing else; ' +
       'original = the response stream as Body of one `PutObjectCommand` with ContentLength (S3 only); curl = `curl -sS -L -H "Authorization: Bearer …" -o FILE URL` (its own `time_total`). ' +
       'ours fsyncs the file before its atomic rename; curl and the bare pipe do not. CPU = user + system seconds of the transferring process (all threads) per GiB.',
