@@ -10,11 +10,11 @@ import { runOnce, startFixture } from '../transfer/harness';
 import { sizeLabel } from './transfer';
 
 const SETTINGS: (Entry & { label: string; what: string })[] = [
-  { label: 's3-8x4', contender: 'ours', sink: 's3', options: { partSizeMiB: 8, queueSize: 4 }, what: 'part 8 MiB, queue 4 (default)' },
+  { label: 's3-8x4', contender: 'ours', sink: 's3', options: { partSizeMiB: 8, queueSize: 4 }, what: 'part 8 MiB, queue 4 (the Lambda setting)' },
   { label: 's3-8x2', contender: 'ours', sink: 's3', options: { partSizeMiB: 8, queueSize: 2 }, what: 'part 8 MiB, queue 2' },
   { label: 's3-5x4', contender: 'ours', sink: 's3', options: { partSizeMiB: 5, queueSize: 4 }, what: 'part 5 MiB, queue 4' },
   { label: 's3-5x3', contender: 'ours', sink: 's3', options: { partSizeMiB: 5, queueSize: 3 }, what: 'part 5 MiB, queue 3' },
-  { label: 's3-5x2', contender: 'ours', sink: 's3', options: { partSizeMiB: 5, queueSize: 2 }, what: 'part 5 MiB, queue 2' },
+  { label: 's3-5x2', contender: 'ours', sink: 's3', options: { partSizeMiB: 5, queueSize: 2 }, what: 'part 5 MiB, queue 2 (single-machine default)' },
   { label: 's3-8x4-hwm64', contender: 'ours', sink: 's3', options: { partSizeMiB: 8, queueSize: 4, env: { BENCH_DOWNLOAD_HWM_KIB: '64' } }, what: 'part 8 MiB, queue 4, download buffer 64 KiB' },
   {
     label: 's3-8x4-mmap',
