@@ -21,7 +21,7 @@ import Database from 'better-sqlite3';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { DetailType } from '../../shared/events';
 import { dataPaths } from '../../services/runtime/paths';
-import { startZoomSimulator, type SimulatedRecording, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
 import { signedHeaders } from '../support/fixtures';
 import { writeResult, type LatencySummary, type LoadResult } from './faults/results';
 import { listFolder } from './faults/rig';
@@ -113,11 +113,7 @@ describe('load: 2,000 signed deliveries at concurrency 100 against serve', () =>
       DATA_DIR: dir,
       LOG_LEVEL: 'WARN',
       ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      ZOOM_ACCOUNT_ID: simulator.accountId,
-      ZOOM_CLIENT_ID: simulator.clientId,
-      ZOOM_CLIENT_SECRET: simulator.clientSecret,
-      ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
-      ZOOM_DOWNLOAD_HOSTS: simulator.host,
+      ...zoomEnvFor(simulator),
       UPLOAD_CONCURRENCY: String(UPLOAD_CONCURRENCY),
     });
   });

@@ -21,7 +21,7 @@ import type { LedgerEntry } from '../../../shared/ports/upload-ledger';
 import { loadRuntimeConfig } from '../../../services/runtime/config';
 import { dataPaths } from '../../../services/runtime/paths';
 import { startRuntime, type Runtime } from '../../../services/runtime/runtime';
-import type { ZoomSimulator } from '../../../services/zoom-simulator/simulator';
+import { zoomEnvFor, type ZoomSimulator } from '../../../services/zoom-simulator/simulator';
 import { runRetry, startServe, type CommandResult, type ServeProcess } from './serve-process';
 
 export type StoreKind = 'folder' | 's3';
@@ -73,11 +73,7 @@ export function runtimeEnv(simulator: ZoomSimulator, dataDir: string, target: Ar
     DATA_DIR: dataDir,
     PORT: '0',
     ZOOM_WEBHOOK_SECRET_TOKEN: WEBHOOK_SECRET,
-    ZOOM_ACCOUNT_ID: simulator.accountId,
-    ZOOM_CLIENT_ID: simulator.clientId,
-    ZOOM_CLIENT_SECRET: simulator.clientSecret,
-    ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
-    ZOOM_DOWNLOAD_HOSTS: simulator.host,
+    ...zoomEnvFor(simulator),
     UPLOAD_CONCURRENCY: '2',
     UPLOAD_MAX_ATTEMPTS: '5',
     UPLOAD_LEASE_SECONDS: '10',
