@@ -327,3 +327,15 @@ const S3_FAULTS: Row[] = [
 const forStore = (store: StoreKind, rows: Row[]): FaultScenario[] => rows.map(({ slug, ...row }) => ({ ...row, id: `${store}/${slug}`, store }));
 
 export const FAULT_SCENARIOS: readonly FaultScenario[] = [...forStore('folder', DOWNLOAD_FAULTS), ...forStore('s3', DOWNLOAD_FAULTS), ...forStore('s3', S3_FAULTS)];
+
+/**
+ * The counts a scenario must end with: every file archived once, none lost,
+ * duplicated or wrong, and re-driven by `retry` exactly when the scenario says so
+ * (all files for failed-then-retry, none for archived). Only archived-or-retry, which
+ * depends on timing, accepts either count of re-drives.
+ */
+export function expectedCounts(scenario: FaultScenario, observedRedriven: number) {
+  const files = scenario.fileSizes.length;
+  const redriven = { 'failed-then-retry': files, archived: 0, 'archived-or-retry': observedRedriven }[scenario.expect.kind];
+  return { filesExpected: files, archivedOnce: files, failedThenRedriven: redriven, lost: 0, duplicated: 0, wrongObjects: 0 };
+}
