@@ -10,7 +10,7 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { PublishError } from '../errors';
-import { EVENT_SOURCE, type DomainEvent } from '../events';
+import { EVENT_SOURCE, parseDetail, type DomainEvent } from '../events';
 import type { EventPublisher } from '../ports/event-publisher';
 import { backoffDelay, sleep, type BackoffOptions } from '../retry';
 
@@ -53,6 +53,7 @@ export class EventBridgePublisher implements EventPublisher {
   }
 
   private toEntry(event: DomainEvent): PutEventsRequestEntry {
+    parseDetail(event.detailType, event.detail);
     const entry: PutEventsRequestEntry = {
       EventBusName: this.options.eventBusName,
       Source: EVENT_SOURCE,

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgePublisher, batches, entrySize } from '../../shared/adapters/eventbridge-publisher';
-import { PublishError } from '../../shared/errors';
+import { EventEnvelopeError, PublishError } from '../../shared/errors';
 import { DetailType, EVENT_SOURCE, type DomainEvent } from '../../shared/events';
 
 interface PutEntry { Source: string; DetailType: string; Detail: string; EventBusName: string }
@@ -115,6 +115,17 @@ describe('EventBridgePublisher', () => {
         : { body: { FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `c${i}` })) } };
     await publisher().publish([rejectedEvent(0)]);
     expect(fake.calls).toHaveLength(2);
+  });
+
+  it('refuses an event that breaks its contract before sending any of the batch', async () => {
+    const broken = rejectedEvent(1);
+    (broken.detail as { metadata: { causationId: string } }).metadata.causationId = 'c'.repeat(201);
+
+    const attempt = publisher().publish([rejectedEvent(0), broken]);
+
+    await expect(attempt).rejects.toBeInstanceOf(EventEnvelopeError);
+    await expect(attempt).rejects.toThrow(/causationId/);
+    expect(fake.calls).toHaveLength(0);
   });
 
   it('splits more than 10 events into several requests', async () => {

@@ -3,7 +3,7 @@
  * told to fail, to check that nothing is acknowledged when the bus did not keep it.
  */
 import { PublishError } from '../../shared/errors';
-import type { DetailOf, DomainEvent } from '../../shared/events';
+import { parseDetail, type DetailOf, type DomainEvent } from '../../shared/events';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 
 export class MemoryPublisher implements EventPublisher {
@@ -11,6 +11,8 @@ export class MemoryPublisher implements EventPublisher {
   failNext = 0;
 
   async publish(events: readonly DomainEvent[]): Promise<void> {
+    // Like every EventPublisher: an event that breaks its contract is refused, nothing kept.
+    for (const event of events) parseDetail(event.detailType, event.detail);
     if (this.failNext > 0) {
       this.failNext--;
       throw new PublishError('bus unavailable (test)', events.length);
