@@ -86,18 +86,12 @@ export interface LedgerEntry {
   updatedAt: number;
 }
 
-export interface RegisterInput {
-  fileId: string;
-  recordingId: string;
-  groupKey: string;
-  groupSize?: number;
-  course?: string;
-  archiveKey: string;
-  expectedSize?: number;
+/** What a new entry is created from: its identity fields, as they are stored. */
+export type RegisterInput = Pick<LedgerEntry, 'fileId' | 'recordingId' | 'groupKey' | 'groupSize' | 'course' | 'archiveKey' | 'expectedSize'> & {
   /** Adapters drop `downloadAccess` if a full FileUploadRequested is passed. */
   request?: LedgerRequest | FileUploadRequested;
   now: number;
-}
+};
 
 export type ClaimResult =
   /** Now uploading, leased to the caller, attempts + 1. `entry.checkpoint` is where to resume. */
