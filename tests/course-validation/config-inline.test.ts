@@ -4,18 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_KEY_TEMPLATE, loadArchiverConfig } from '../../services/course-validation/config';
-import { ConfigError } from '../../shared/errors';
-import { configFixturePath } from './support';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError, configFixturePath } from './support';
 
 const fixtureText = (name: string) => readFileSync(configFixturePath(name), 'utf8');
 

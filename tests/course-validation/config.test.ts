@@ -4,18 +4,7 @@ import {
   loadArchiverConfig,
   parseArchiverConfig,
 } from '../../services/course-validation/config';
-import { ConfigError } from '../../shared/errors';
-import { configFixturePath } from './support';
-
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configError, configFixturePath } from './support';
 
 describe('loadArchiverConfig', () => {
   it('uses the original deployment rules when ARCHIVER_CONFIG is not set', () => {

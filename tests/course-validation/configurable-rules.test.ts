@@ -2,19 +2,21 @@
  * Each rule an operator can change in ARCHIVER_CONFIG, exercised through the use
  * case on the Zoom fixtures (edited per test where a case needs it).
  */
+import { DetailType } from '../../shared/events';
+import { MemoryPublisher } from '../support/memory-publisher';
 import { parseArchiverConfig, type ArchiverConfigFile } from '../../services/course-validation/config';
 import { decideRecording } from '../../services/course-validation/decision';
 import { validateRecording } from '../../services/course-validation/use-case';
 import type { RecordingAvailable } from '../../shared/events';
 import type { ZoomRecordingFixture } from '../support/fixtures';
-import { CollectingPublisher, parsedEvent, recordingFromFixture, recordingLogger, type RecordingFixtureName } from './support';
+import { parsedEvent, recordingFromFixture, recordingLogger, type RecordingFixtureName } from './support';
 
 const config = (file: ArchiverConfigFile) => parseArchiverConfig(file, 'test config');
 
 async function run(recording: RecordingAvailable, file: ArchiverConfigFile, logger = recordingLogger()) {
-  const publisher = new CollectingPublisher();
+  const publisher = new MemoryPublisher();
   await validateRecording(parsedEvent(recording), { config: config(file), publisher, logger });
-  return { publisher, logger, uploads: publisher.uploads(), rejections: publisher.rejections() };
+  return { publisher, logger, uploads: publisher.ofType(DetailType.FileUploadRequested), rejections: publisher.ofType(DetailType.RecordingRejected) };
 }
 
 const fixture = (name: RecordingFixtureName, edit?: (f: ZoomRecordingFixture) => void) => recordingFromFixture(name, edit);

@@ -3,6 +3,7 @@
  * the original deployment's behaviour — bracketed course code, completed MP4s of
  * at least 2 minutes — with the default naming.
  */
+import { MemoryPublisher } from '../support/memory-publisher';
 import { parseArchiverConfig } from '../../services/course-validation/config';
 import { shortDigest } from '../../services/course-validation/key-template';
 import { validateRecording } from '../../services/course-validation/use-case';
@@ -11,7 +12,6 @@ import { DetailType, FileUploadRequestedSchema, RecordingRejectedSchema } from '
 import { silentLogger } from '../../shared/logger';
 import { loadZoomFixture } from '../support/fixtures';
 import {
-  CollectingPublisher,
   parsedEvent,
   recordingAvailableFrom,
   recordingFromFixture,
@@ -21,7 +21,7 @@ import {
 const defaults = parseArchiverConfig({});
 
 async function run(name: RecordingFixtureName, config = defaults) {
-  const publisher = new CollectingPublisher();
+  const publisher = new MemoryPublisher();
   const recording = recordingFromFixture(name);
   const returned = await validateRecording(parsedEvent(recording), { config, publisher, logger: silentLogger });
   return { recording, publisher, returned };
@@ -32,8 +32,8 @@ describe('default rules on the sample payloads', () => {
     const { recording, publisher, returned } = await run('recording-completed');
 
     expect(returned).toEqual(publisher.published);
-    expect(publisher.rejections()).toEqual([]);
-    const uploads = publisher.uploads();
+    expect(publisher.ofType(DetailType.RecordingRejected)).toEqual([]);
+    const uploads = publisher.ofType(DetailType.FileUploadRequested);
     const instance = shortDigest('4444AAAiAAAAAiAiAiiAii==');
     expect(uploads.map((u) => [u.file.fileId, u.archiveKey])).toEqual([
       [
@@ -62,9 +62,9 @@ describe('default rules on the sample payloads', () => {
   it('the same event always yields the same events; idempotency keys name the file and its key', async () => {
     const recording = recordingFromFixture('recording-completed');
     const deliver = async () => {
-      const publisher = new CollectingPublisher();
+      const publisher = new MemoryPublisher();
       await validateRecording(parsedEvent(recording), { config: defaults, publisher, logger: silentLogger });
-      return publisher.uploads();
+      return publisher.ofType(DetailType.FileUploadRequested);
     };
     const first = await deliver();
     expect(await deliver()).toEqual(first);
@@ -78,18 +78,18 @@ describe('default rules on the sample payloads', () => {
     const fixture = loadZoomFixture('recording-completed');
     const [original] = recordingAvailableFrom(fixture, 'corr-a');
     const [duplicate] = recordingAvailableFrom({ ...fixture, download_token: 'another.token.value' }, 'corr-b');
-    const a = new CollectingPublisher();
-    const b = new CollectingPublisher();
+    const a = new MemoryPublisher();
+    const b = new MemoryPublisher();
     await validateRecording(parsedEvent(original!, 'evt-a'), { config: defaults, publisher: a, logger: silentLogger });
     await validateRecording(parsedEvent(duplicate!, 'evt-b'), { config: defaults, publisher: b, logger: silentLogger });
-    const view = (p: CollectingPublisher) => p.uploads().map((u) => [u.archiveKey, u.metadata.idempotencyKey]);
+    const view = (p: MemoryPublisher) => p.ofType(DetailType.FileUploadRequested).map((u) => [u.archiveKey, u.metadata.idempotencyKey]);
     expect(view(b)).toEqual(view(a));
-    expect(b.uploads()[0]!.metadata.correlationId).toBe('corr-b');
+    expect(b.ofType(DetailType.FileUploadRequested)[0]!.metadata.correlationId).toBe('corr-b');
   });
 
   it('recording-completed-multipart: two parts get two keys, the 50-second file is skipped', async () => {
     const { publisher } = await run('recording-completed-multipart');
-    const uploads = publisher.uploads();
+    const uploads = publisher.ofType(DetailType.FileUploadRequested);
     const instance = shortDigest('mUlTiPaRt/Uuid+With//Slashes==');
     expect(uploads.map((u) => [u.file.fileId, u.archiveKey])).toEqual([
       [
@@ -107,7 +107,7 @@ describe('default rules on the sample payloads', () => {
 
   it('recording-completed-unicode: reserved characters replaced, Arabic and French readable in NFC, Tokyo date', async () => {
     const { publisher } = await run('recording-completed-unicode');
-    const [upload, ...rest] = publisher.uploads();
+    const [upload, ...rest] = publisher.ofType(DetailType.FileUploadRequested);
     expect(rest).toEqual([]);
     expect(upload!.course).toBe('ARB-110');
     expect(upload!.archiveKey).toBe(
@@ -120,8 +120,8 @@ describe('default rules on the sample payloads', () => {
 
   it('recording-completed-not-course: rejected as not a course meeting', async () => {
     const { publisher } = await run('recording-completed-not-course');
-    expect(publisher.uploads()).toEqual([]);
-    const [rejection, ...rest] = publisher.rejections();
+    expect(publisher.ofType(DetailType.FileUploadRequested)).toEqual([]);
+    const [rejection, ...rest] = publisher.ofType(DetailType.RecordingRejected);
     expect(rest).toEqual([]);
     expect(RecordingRejectedSchema.safeParse(rejection).success).toBe(true);
     expect(rejection).toMatchObject({
@@ -142,15 +142,15 @@ describe('default rules on the sample payloads', () => {
 
   it('recording-transcript-completed: only a transcript, so no eligible file under the MP4-only default', async () => {
     const { publisher } = await run('recording-transcript-completed');
-    expect(publisher.uploads()).toEqual([]);
-    expect(publisher.rejections()).toEqual([
+    expect(publisher.ofType(DetailType.FileUploadRequested)).toEqual([]);
+    expect(publisher.ofType(DetailType.RecordingRejected)).toEqual([
       expect.objectContaining({
         reason: 'no_eligible_file',
         course: 'MAQ101',
         explanation: 'no eligible file among 1: 1 of a file type not selected (TRANSCRIPT audio_transcript)',
       }),
     ]);
-    expect(publisher.rejections()[0]!.metadata.idempotencyKey).toBe(
+    expect(publisher.ofType(DetailType.RecordingRejected)[0]!.metadata.idempotencyKey).toBe(
       'RecordingRejected:recording.transcript_completed:4444AAAiAAAAAiAiAiiAii==:0/1:no_eligible_file',
     );
   });
@@ -160,8 +160,8 @@ describe('when TRANSCRIPT (and every other type) is selected', () => {
   const allTypes = parseArchiverConfig({ files: { fileTypes: ['MP4', 'M4A', 'TRANSCRIPT', 'CHAT', 'CC', 'TIMELINE'] } });
 
   it('the later transcript event gets the same key as in the completed event, distinct from every MP4 key', async () => {
-    const completed = (await run('recording-completed', allTypes)).publisher.uploads();
-    const transcript = (await run('recording-transcript-completed', allTypes)).publisher.uploads();
+    const completed = (await run('recording-completed', allTypes)).publisher.ofType(DetailType.FileUploadRequested);
+    const transcript = (await run('recording-transcript-completed', allTypes)).publisher.ofType(DetailType.FileUploadRequested);
     expect(transcript).toHaveLength(1);
     const transcriptKey = transcript[0]!.archiveKey;
     expect(transcriptKey.endsWith('_audio_transcript_' + shortDigest('4444AAAiAAAAAiAiAiiAii==') + '.vtt')).toBe(true);
@@ -172,7 +172,7 @@ describe('when TRANSCRIPT (and every other type) is selected', () => {
   });
 
   it('CC and TIMELINE files without Zoom ids get derived ids and keys of their own', async () => {
-    const uploads = (await run('recording-completed', allTypes)).publisher.uploads();
+    const uploads = (await run('recording-completed', allTypes)).publisher.ofType(DetailType.FileUploadRequested);
     expect(uploads).toHaveLength(7);
     const idLess = uploads.filter((u) => u.file.idSource === 'derived');
     expect(idLess.map((u) => u.file.fileType).sort()).toEqual(['CC', 'TIMELINE']);
@@ -185,7 +185,7 @@ describe('when TRANSCRIPT (and every other type) is selected', () => {
   });
 
   it('the two CC files of the multipart meeting are numbered like their videos', async () => {
-    const uploads = (await run('recording-completed-multipart', allTypes)).publisher.uploads();
+    const uploads = (await run('recording-completed-multipart', allTypes)).publisher.ofType(DetailType.FileUploadRequested);
     const cc = uploads.filter((u) => u.file.fileType === 'CC').map((u) => u.archiveKey);
     expect(cc).toHaveLength(2);
     expect(cc[0]).toMatch(/_cc_part1_[0-9a-f]{8}\.vtt$/);
@@ -195,8 +195,8 @@ describe('when TRANSCRIPT (and every other type) is selected', () => {
 
 describe('publishing', () => {
   it('propagates a publish failure so the bus retries the input', async () => {
-    const publisher = new CollectingPublisher();
-    publisher.failWith = new PublishError('bus down', 2);
+    const publisher = new MemoryPublisher();
+    publisher.failNext = 1;
     await expect(
       validateRecording(parsedEvent(recordingFromFixture('recording-completed')), { config: defaults, publisher, logger: silentLogger }),
     ).rejects.toBeInstanceOf(PublishError);

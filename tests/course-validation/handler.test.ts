@@ -3,10 +3,11 @@
  * name (clients are built but never called) and its exported parse-and-run
  * function is given EventBridge-shaped events and an in-memory publisher.
  */
+import { MemoryPublisher } from '../support/memory-publisher';
 import { parseArchiverConfig } from '../../services/course-validation/config';
 import { ConfigError, EventEnvelopeError } from '../../shared/errors';
 import { DetailType } from '../../shared/events';
-import { busEvent, CollectingPublisher, configFixturePath, recordingFromFixture, recordingLogger } from './support';
+import { busEvent, configFixturePath, recordingFromFixture, recordingLogger } from './support';
 
 type HandlerModule = typeof import('../../services/course-validation/handler');
 
@@ -27,7 +28,7 @@ function loadHandler(env: Record<string, string | undefined>): HandlerModule {
 
 describe('course-validation handler', () => {
   const { handleRecordingAvailable, handler } = loadHandler({ EVENT_BUS_NAME: 'test-bus', ARCHIVER_CONFIG: undefined });
-  const deps = () => ({ config: parseArchiverConfig({}), publisher: new CollectingPublisher(), logger: recordingLogger() });
+  const deps = () => ({ config: parseArchiverConfig({}), publisher: new MemoryPublisher(), logger: recordingLogger() });
 
   it('exports the Lambda handler', () => {
     expect(typeof handler).toBe('function');
@@ -39,7 +40,7 @@ describe('course-validation handler', () => {
     const events = await handleRecordingAvailable(busEvent(detail, { id: 'evt-42' }), d);
     expect(events.map((e) => e.detailType)).toEqual([DetailType.FileUploadRequested, DetailType.FileUploadRequested]);
     expect(d.publisher.published).toEqual(events);
-    expect(d.publisher.uploads()[0]!.metadata.causationId).toBe('evt-42');
+    expect(d.publisher.ofType(DetailType.FileUploadRequested)[0]!.metadata.causationId).toBe('evt-42');
   });
 
   it.each([

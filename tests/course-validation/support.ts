@@ -11,14 +11,11 @@ import { TokenSealer } from '../../shared/crypto/token-seal';
 import {
   DetailType,
   EVENT_SOURCE,
-  type DomainEvent,
-  type FileUploadRequested,
   type ParsedEvent,
   type RecordingAvailable,
-  type RecordingRejected,
 } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
-import type { EventPublisher } from '../../shared/ports/event-publisher';
+import { ConfigError } from '../../shared/errors';
 import { normalizeRecording } from '../../services/webhook/normalize';
 import { RecordingPayloadSchema } from '../../services/webhook/zoom-payload';
 import { loadZoomFixture, type ZoomFixtureName, type ZoomRecordingFixture } from '../support/fixtures';
@@ -83,25 +80,6 @@ export function busEvent(detail: unknown, overrides: Partial<EventBridgeEvent<st
   };
 }
 
-/** EventPublisher that keeps what it is given; can be told to fail. */
-export class CollectingPublisher implements EventPublisher {
-  readonly published: DomainEvent[] = [];
-  failWith: Error | undefined;
-
-  async publish(events: readonly DomainEvent[]): Promise<void> {
-    if (this.failWith) throw this.failWith;
-    this.published.push(...events);
-  }
-
-  uploads(): FileUploadRequested[] {
-    return this.published.flatMap((event) => (event.detailType === DetailType.FileUploadRequested ? [event.detail] : []));
-  }
-
-  rejections(): RecordingRejected[] {
-    return this.published.flatMap((event) => (event.detailType === DetailType.RecordingRejected ? [event.detail] : []));
-  }
-}
-
 const CONFIG_FIXTURE_DIR = join(__dirname, '..', 'fixtures', 'course-validation');
 export const configFixturePath = (name: string): string => join(CONFIG_FIXTURE_DIR, name);
 export const readConfigFixture = (name: string): unknown => JSON.parse(readFileSync(configFixturePath(name), 'utf8'));
@@ -123,4 +101,15 @@ export function recordingLogger(): AppLogger & { lines: LogLine[] } {
       lines.push({ level, message, fields: Object.assign({}, ...extra.filter((e) => typeof e === 'object')) as Record<string, unknown> });
     };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** Runs `run` and returns the ConfigError it must throw (fails the test otherwise). */
+export function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
 }
