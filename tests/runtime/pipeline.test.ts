@@ -90,7 +90,7 @@ describe('single-machine runtime', () => {
     expect(files).toHaveLength(2);
   });
 
-  it('publishes FileUploadFailed for a foreign download URL and fetches nothing from it', async () => {
+  it('refuses a foreign download URL with FileUploadFailed foreign_host, permanently (connections to it are counted in tests/reliability)', async () => {
     const recording = await simulator.addRecording({ topic: '[RUN103] Foreign', files: [mp4(MiB, 'speaker_view')] });
     const payload = structuredClone(recording.payload);
     payload.payload.object.recording_files[0]!.download_url = 'http://169.254.169.254/latest/meta-data/';
