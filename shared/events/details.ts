@@ -158,6 +158,12 @@ export const FailureCode = z.enum([
   'archive_failed',
   'timeout',
   'invalid_request',
+  /** The archive key already holds different bytes: an archived object is never replaced. */
+  'key_conflict',
+  /** The transfer could not finish within the time its runs are given (re-driven too often). */
+  'deadline',
+  /** The ledger refused to record the file (e.g. an entry over its size limit). */
+  'ledger_refused',
 ]);
 export type FailureCode = z.infer<typeof FailureCode>;
 
