@@ -14,6 +14,7 @@ import { retryCommand } from './retry';
 import { serveCommand } from './serve';
 import { parseSince, runStatus } from './status';
 import { loadSample, sendSignedWebhook } from './simulate';
+import { printable, printableLines } from './printable';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -32,7 +33,7 @@ program
   .option('--port <port>', 'port to listen on (env PORT, default 8080)', port)
   .action(async (options: { host?: string; port?: number }) => {
     const env = { ...process.env, ...(options.host ? { HOST: options.host } : {}), ...(options.port !== undefined ? { PORT: String(options.port) } : {}) };
-    const serving = await serveCommand({ env, print: (line) => console.log(line), progress: Boolean(process.stdout.isTTY) });
+    const serving = await serveCommand({ env, print: (line) => console.log(printableLines(line)), progress: Boolean(process.stdout.isTTY) });
     const stop = (signal: string) => {
       console.log(`${signal}: stopping — no new webhooks; in-flight uploads stop and release their leases for the next start.`);
       void serving.close().then(() => process.exit(0));
@@ -53,8 +54,8 @@ program
     const paths = dataPaths(options.dataDir);
     if (!existsSync(paths.ledger)) throw new ConfigError(`no ledger at ${paths.ledger}: run \`npm start\` here first, or pass --data-dir`);
     const result = await retryCommand(paths, fileId ? { fileId } : { since: options.since ? Date.parse(parseSince(options.since, new Date())) : undefined });
-    for (const id of result.redriven) console.log(`re-driven ${id}`);
-    for (const skip of result.skipped) console.log(`not re-driven ${skip.fileId}: ${skip.why}`);
+    for (const id of result.redriven) console.log(`re-driven ${printable(id)}`);
+    for (const skip of result.skipped) console.log(`not re-driven ${printable(skip.fileId)}: ${printable(skip.why)}`);
     console.log(`${result.redriven.length} file(s) queued; a running \`zoom-archiver serve\` picks them up within a second, otherwise the next start does.`);
     if (result.redriven.length === 0) process.exitCode = 1;
   });
@@ -69,7 +70,7 @@ program
     if (!options.secret) throw new ConfigError('simulate needs --secret or ZOOM_WEBHOOK_SECRET_TOKEN');
     const result = await sendSignedWebhook(options.url, options.secret, loadSample(options.fixture));
     console.log(`${result.status} in ${result.elapsedMs.toFixed(1)} ms`);
-    console.log(result.body);
+    console.log(printableLines(result.body));
     if (result.status >= 300) process.exitCode = 1;
   });
 
@@ -99,6 +100,6 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   const known = error instanceof ConfigError;
-  console.error(`zoom-archiver: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`zoom-archiver: ${printableLines(error instanceof Error ? error.message : String(error))}`);
   process.exit(known ? 2 : 1);
 });

@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import { DetailType } from '../../shared/events';
 import type { AuditLog, AuditRecord, TimeRange } from '../../shared/ports/audit-log';
+import { printable, printableLines } from './printable';
 
 export interface StatusQuery {
   recording?: string;
@@ -32,11 +33,12 @@ const SUMMARY_LIMIT = 20_000;
 
 export async function runStatus(log: AuditLog, query: StatusQuery, now: Date): Promise<string> {
   const range: TimeRange = { since: query.since, until: query.until };
-  if (query.recording) return render(await log.recordingHistory(query.recording), query.json, `history of recording ${query.recording}`);
-  if (query.course) return render(await log.courseEvents(query.course, range), query.json, `events of course ${query.course}`);
+  if (query.recording) return render(await log.recordingHistory(query.recording), query.json, `history of recording ${printable(query.recording)}`);
+  if (query.course) return render(await log.courseEvents(query.course, range), query.json, `events of course ${printable(query.course)}`);
   if (query.failed) return render(await log.problems({ since: query.since ?? new Date(now.getTime() - 7 * 86_400_000).toISOString(), until: query.until }), query.json, 'failures and rejections');
   const summary = await summarize(log, now);
-  return query.json ? JSON.stringify(summary, null, 2) : renderSummary(summary);
+  // JSON.stringify escapes control characters itself; bidi controls are escaped for a terminal too.
+  return query.json ? printableLines(JSON.stringify(summary, null, 2)) : renderSummary(summary);
 }
 
 export async function summarize(log: AuditLog, now: Date): Promise<Summary24h> {
@@ -56,11 +58,11 @@ export async function summarize(log: AuditLog, now: Date): Promise<Summary24h> {
 }
 
 function render(records: AuditRecord[], json: boolean | undefined, title: string): string {
-  if (json) return JSON.stringify(records, null, 2);
+  if (json) return printableLines(JSON.stringify(records, null, 2));
   if (records.length === 0) return `No events (${title}).`;
   const table = new Table({ head: ['time (UTC)', 'event', 'recording', 'course', 'file', 'what happened'], wordWrap: true, colWidths: [22, 21, 16, 10, 16, 60], style: { head: [], border: [] } });
   for (const r of records) {
-    table.push([r.time.replace('T', ' ').slice(0, 19), r.detailType, short(r.recordingId), r.course ?? '', short(r.fileId ?? ''), r.summary]);
+    table.push([r.time.replace('T', ' ').slice(0, 19), printable(r.detailType), printable(short(r.recordingId)), printable(r.course ?? ''), printable(short(r.fileId ?? '')), printable(r.summary)]);
   }
   return `${title}: ${records.length} event(s)\n${table.toString()}`;
 }

@@ -15,7 +15,7 @@
  * | `{fileId}` | Zoom's file id (or the derived id of CC/TIMELINE files) |
  * | `{recordingType}` | e.g. `shared_screen_with_speaker_view`; the lower-case file type when Zoom sends none (CC, TIMELINE) |
  * | `{fileType}` | e.g. `MP4`, `TRANSCRIPT` |
- * | `{ext}` | lower-case extension (`mp4`, `vtt`…), from Zoom's or from the file type |
+ * | `{ext}` | lower-case extension from the file type (`mp4`, `vtt`…), never from the payload |
  * | `{start:<luxon format>}` | meeting start, e.g. `{start:yyyy-MM-dd_HHmm}`; `{start}` = `yyyy-MM-dd_HHmmss` |
  * | `{fileStart:<luxon format>}` | the file's own recording start (else the meeting start) |
  * | `{part}` / `{part:<prefix>}` | empty when the file is the only one of its file type and recording type; otherwise `<prefix>` + its 1-based position by start time, zero-padded to the count's width |
@@ -102,7 +102,10 @@ export interface KeyFields {
   disambiguator?: string;
 }
 
-/** Extension written for a file type when Zoom sends none. */
+/**
+ * Extension written for each file type. Derived from the type, never taken from the
+ * payload's `file_extension`: an "MP4" must not be archived as `.exe`.
+ */
 const EXTENSION_BY_FILE_TYPE: Readonly<Record<string, string>> = {
   MP4: 'mp4',
   M4A: 'm4a',
@@ -264,9 +267,12 @@ export function shortDigest(value: string, length = 8): string {
   return createHash('sha256').update(value, 'utf8').digest('hex').slice(0, length);
 }
 
-export function extensionOf(fields: Pick<KeyFields, 'fileExtension' | 'fileType'>): string {
-  const raw = fields.fileExtension?.trim() || EXTENSION_BY_FILE_TYPE[fields.fileType.toUpperCase()] || fields.fileType;
-  return raw.toLowerCase();
+/** A type Zoom adds later gets its own name as extension (letters and digits only), else `bin`. */
+export function extensionOf(fields: Pick<KeyFields, 'fileType'>): string {
+  const known = EXTENSION_BY_FILE_TYPE[fields.fileType.toUpperCase()];
+  if (known) return known;
+  const own = fields.fileType.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16);
+  return own || 'bin';
 }
 
 export function formatDate(iso: string, zone: string, format: string): string {

@@ -10,6 +10,8 @@ export function dataPaths(dataDir: string = DEFAULT_DATA_DIR) {
     audit: join(root, 'audit.sqlite'),
     ledger: join(root, 'ledger.sqlite'),
     bus: join(root, 'bus.sqlite'),
+    /** Signed deliveries kept recently (replays inside the timestamp window publish nothing). */
+    deliveries: join(root, 'deliveries.sqlite'),
     archive: join(root, 'archive'),
   };
 }

@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { FolderArchiveStore } from '../../shared/adapters/archive-folder';
 import { S3ArchiveStore } from '../../shared/adapters/archive-s3';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
+import { SqliteDeliveryGuard } from '../../shared/adapters/delivery-guard-sqlite';
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import type { AppLogger } from '../../shared/logger';
@@ -65,11 +66,13 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
   const sweeper = setInterval(() => void sweep(), config.recoveryIntervalMs);
   sweeper.unref();
 
+  const deliveries = new SqliteDeliveryGuard(config.paths.deliveries);
   const app = createServerApp({
     secretToken: config.webhook.secretToken,
     maxSkewSeconds: config.webhook.maxSkewSeconds,
     publisher: bus,
     sealer: new TokenSealer(config.webhook.sealingSecret),
+    deliveries,
     logger,
     now: () => new Date(),
   });
@@ -92,6 +95,7 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
         bus.close();
         ledger.close();
         auditLog.close();
+        deliveries.close();
       })();
       return closing;
     },

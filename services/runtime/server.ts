@@ -1,6 +1,9 @@
 /**
  * The single-machine HTTP server: the same webhook app as the Lambda, plus a health
- * check, served by @hono/node-server on HOST:PORT.
+ * check, served by @hono/node-server on HOST:PORT. The listener is open to the
+ * internet (Zoom must reach it), so it bounds what an unauthenticated client can
+ * hold: a request must arrive whole within seconds (Zoom sends < 1 MiB at once), and
+ * connections are capped.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -21,15 +24,42 @@ export function createServerApp(webhook: WebhookDeps): Hono {
   return app;
 }
 
-export function startServer(app: Hono, host: string, port: number): Promise<RunningServer> {
+export interface ServerLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxConnections: number;
+}
+
+/** Limits of the public listener; Node's defaults (300 s per request, no connection cap) let stalled senders pile up. */
+export const SERVER_LIMITS: ServerLimits = {
+  /** Headers must be complete this soon after the connection opens. */
+  headersTimeoutMs: 5_000,
+  /** The whole request, body included. */
+  requestTimeoutMs: 10_000,
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: 5_000,
+  /** Connections open at once; more are refused until some close. */
+  maxConnections: 1_000,
+};
+
+export function startServer(app: Hono, host: string, port: number, limits: ServerLimits = SERVER_LIMITS): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+    const serverOptions = {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      // Timeouts are checked this often (Node's default is every 30 s).
+      connectionsCheckingInterval: 1_000,
+    };
+    const server = serve({ fetch: app.fetch, hostname: host, port, serverOptions }, (info: AddressInfo) => {
       const shownHost = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${shownHost}:${info.port}`,
         close: () => new Promise<void>((done) => (server as Server).close(() => done())),
       });
     }) as Server;
+    server.maxConnections = limits.maxConnections;
     server.once('error', reject);
   });
 }

@@ -3,14 +3,15 @@
  * message at boot, not an `undefined` inside a request.
  */
 import * as z from 'zod/mini';
+import { sealingSecretFrom } from '../../shared/crypto/token-seal';
 import { ConfigError } from '../../shared/errors';
 
 const WebhookConfigSchema = z.object({
   ZOOM_WEBHOOK_SECRET_TOKEN: z
     .string({ error: 'is required (the Zoom app\'s "Secret Token")' })
     .check(z.minLength(1, 'must not be empty')),
-  /** Seals download tokens on the bus; defaults to the webhook secret token. */
-  TOKEN_SEALING_SECRET: z.optional(z.string().check(z.minLength(16, 'must have at least 16 characters'))),
+  /** Seals download tokens on the bus; defaults to the webhook secret token (checked by sealingSecretFrom). */
+  TOKEN_SEALING_SECRET: z.optional(z.string()),
   WEBHOOK_MAX_SKEW_SECONDS: z._default(
     z.coerce.number().check(z.int(), z.positive(), z.lte(86_400, 'must be at most 86400 (one day)')),
     300,
@@ -31,7 +32,7 @@ export function loadWebhookConfig(env: Record<string, string | undefined>): Webh
   const config = result.data;
   return {
     secretToken: config.ZOOM_WEBHOOK_SECRET_TOKEN,
-    sealingSecret: config.TOKEN_SEALING_SECRET ?? config.ZOOM_WEBHOOK_SECRET_TOKEN,
+    sealingSecret: sealingSecretFrom(config)!,
     maxSkewSeconds: config.WEBHOOK_MAX_SKEW_SECONDS,
   };
 }

@@ -9,9 +9,10 @@ import type * as z from 'zod/mini';
 import type { TokenSealer } from '../../shared/crypto/token-seal';
 import { DetailType, type DomainEvent } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
+import type { DeliveryGuard } from '../../shared/ports/delivery-guard';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import { normalizeRecording } from './normalize';
-import { urlValidationAnswer, verifySignature } from './signature';
+import { checkSignatureHeaders, urlValidationAnswer, verifySignature } from './signature';
 import {
   ACKNOWLEDGED_RECORDING_EVENTS,
   RecordingPayloadSchema,
@@ -25,7 +26,10 @@ export interface WebhookDelivery {
   rawBody: Buffer;
   signature: string | undefined;
   timestamp: string | undefined;
-  /** Zoom's `x-zm-trackingid`, used as the delivery's causation id when present. */
+  /**
+   * Zoom's `x-zm-trackingid`. Not covered by the signature, so it is only logged
+   * (shortened) to help match Zoom's delivery logs, never used as an id.
+   */
   trackingId: string | undefined;
 }
 
@@ -34,6 +38,8 @@ export interface WebhookDeps {
   maxSkewSeconds: number;
   publisher: EventPublisher;
   sealer: TokenSealer;
+  /** Remembers kept deliveries, so the same signed bytes sent again publish nothing. */
+  deliveries: DeliveryGuard;
   logger: AppLogger;
   now: () => Date;
 }
@@ -46,22 +52,38 @@ export interface WebhookAnswer {
 const answer = (status: WebhookAnswer['status'], body: Record<string, unknown>): WebhookAnswer => ({ status, body });
 const refuse = (status: 400 | 401, error: string, message: string) => answer(status, { error, message });
 
+/** Longest header value written to a log line: unauthenticated requests must not fill the log. */
+export const MAX_LOGGED_HEADER_CHARS = 64;
+export function loggedHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return value.length <= MAX_LOGGED_HEADER_CHARS ? value : `${value.slice(0, MAX_LOGGED_HEADER_CHARS)}…(${value.length} chars)`;
+}
+
+/**
+ * The checks that need no body (signature headers present and well-formed, timestamp
+ * in the window), for the HTTP layer to run before it reads the body. Undefined when
+ * they pass; otherwise the 401 to send.
+ */
+export function refuseBeforeBody(delivery: Omit<WebhookDelivery, 'rawBody'>, deps: Pick<WebhookDeps, 'maxSkewSeconds' | 'logger' | 'now'>): WebhookAnswer | undefined {
+  const check = checkSignatureHeaders(delivery, { nowMs: deps.now().getTime(), maxSkewSeconds: deps.maxSkewSeconds });
+  if (check.ok) return undefined;
+  deps.logger.warn('webhook refused before reading the body', { reason: check.reason, unsignedTrackingId: loggedHeader(delivery.trackingId) });
+  return refuse(401, 'unauthorized', check.reason);
+}
+
 export async function handleWebhookDelivery(delivery: WebhookDelivery, deps: WebhookDeps): Promise<WebhookAnswer> {
   const receivedAt = deps.now();
-  const hasSignature = delivery.signature !== undefined || delivery.timestamp !== undefined;
-  if (hasSignature) {
-    const check = verifySignature(delivery, deps.secretToken, { nowMs: receivedAt.getTime(), maxSkewSeconds: deps.maxSkewSeconds });
-    if (!check.ok) {
-      deps.logger.warn('webhook refused: bad signature', { reason: check.reason, trackingId: delivery.trackingId });
-      return refuse(401, 'unauthorized', check.reason);
-    }
+  // Every request is authenticated before its body is parsed, url_validation included:
+  // Zoom signs it, and its answer is an HMAC under the same secret as a signature.
+  const check = verifySignature(delivery, deps.secretToken, { nowMs: receivedAt.getTime(), maxSkewSeconds: deps.maxSkewSeconds });
+  if (!check.ok) {
+    deps.logger.warn('webhook refused: bad signature', { reason: check.reason, unsignedTrackingId: loggedHeader(delivery.trackingId) });
+    return refuse(401, 'unauthorized', check.reason);
   }
 
   const parsed = parseEnvelope(delivery.rawBody);
   if (!parsed.ok) {
-    // Without a signature we say nothing about the body: 401 first.
-    if (!hasSignature) return refuse(401, 'unauthorized', 'missing x-zm-signature header');
-    deps.logger.warn('webhook refused: malformed body', { reason: parsed.message, trackingId: delivery.trackingId });
+    deps.logger.warn('webhook refused: malformed body', { reason: parsed.message });
     return refuse(400, 'bad_request', parsed.message);
   }
   const envelope = parsed.envelope;
@@ -69,18 +91,15 @@ export async function handleWebhookDelivery(delivery: WebhookDelivery, deps: Web
   if (envelope.event === ZoomEvent.UrlValidation) {
     const payload = UrlValidationPayloadSchema.safeParse(envelope.payload);
     if (!payload.success) return refuse(400, 'bad_request', describe(payload.error, 'payload'));
-    deps.logger.info('answered endpoint.url_validation', { signed: hasSignature });
+    deps.logger.info('answered endpoint.url_validation');
     return answer(200, urlValidationAnswer(payload.data.plainToken, deps.secretToken));
   }
-
-  // Every other event must be signed.
-  if (!hasSignature) return refuse(401, 'unauthorized', 'missing x-zm-signature header');
 
   if (envelope.event === ZoomEvent.RecordingCompleted || envelope.event === ZoomEvent.TranscriptCompleted) {
     return acceptRecording(envelope, envelope.event, delivery, receivedAt, deps);
   }
   const kind = ACKNOWLEDGED_RECORDING_EVENTS.has(envelope.event) ? 'acknowledged' : 'unknown';
-  deps.logger.info(`ignored ${kind} Zoom event`, { event: envelope.event, trackingId: delivery.trackingId });
+  deps.logger.info(`ignored ${kind} Zoom event`, { event: envelope.event });
   return answer(200, { status: 'ignored', event: envelope.event });
 }
 
@@ -94,9 +113,33 @@ async function acceptRecording(
   const payload = RecordingPayloadSchema.safeParse(envelope.payload);
   if (!payload.success) {
     const message = describe(payload.error, 'payload');
-    deps.logger.warn('webhook refused: invalid recording payload', { reason: message, trackingId: delivery.trackingId });
+    deps.logger.warn('webhook refused: invalid recording payload', { reason: message });
     return refuse(400, 'bad_request', message);
   }
+  const object = payload.data.object;
+  const logFields = {
+    recordingId: object.uuid,
+    meetingId: String(object.id),
+    files: object.recording_files.length,
+    trigger,
+    unsignedTrackingId: loggedHeader(delivery.trackingId),
+  };
+
+  // The same signed bytes again (a replay inside the window): kept once already.
+  const deliveryKey = createHash('sha256').update(delivery.signature!).digest('hex');
+  const windowEndsAt = (Number(delivery.timestamp) + deps.maxSkewSeconds) * 1000 + 1000;
+  let firstTime: boolean;
+  try {
+    firstTime = await deps.deliveries.claim(deliveryKey, windowEndsAt, receivedAt.getTime());
+  } catch (error) {
+    deps.logger.error('could not check the delivery against earlier ones; answering 500 so that Zoom retries', { ...logFields, error: errorText(error) });
+    return answer(500, { error: 'publish_failed', message: 'the recording could not be queued; please retry' });
+  }
+  if (!firstTime) {
+    deps.logger.warn('identical delivery seen before inside the timestamp window: published nothing', logFields);
+    return answer(200, { status: 'duplicate', recordingId: object.uuid });
+  }
+
   const correlationId = randomUUID();
   const details = normalizeRecording(
     {
@@ -106,38 +149,37 @@ async function acceptRecording(
       downloadToken: envelope.download_token,
       receivedAt,
       correlationId,
-      causationId: causationIdOf(delivery, payload.data.object.uuid, envelope.event_ts),
+      causationId: causationIdOf(object.uuid, envelope.event_ts),
     },
     deps.sealer,
   );
   // Every publisher checks each event against its contract before keeping any, so an
   // event that breaks it fails the publish below: answered 500, never acknowledged.
   const events: DomainEvent[] = details.map((detail) => ({ detailType: DetailType.RecordingAvailable, detail }));
-  const logFields = {
-    correlationId,
-    recordingId: payload.data.object.uuid,
-    meetingId: String(payload.data.object.id),
-    files: payload.data.object.recording_files.length,
-    parts: events.length,
-    trigger,
-  };
   try {
     await deps.publisher.publish(events);
   } catch (error) {
     // Not kept => not acknowledged: Zoom retries, and the pipeline de-duplicates.
+    await deps.deliveries.release(deliveryKey).catch(() => undefined);
     deps.logger.error('publishing RecordingAvailable failed; answering 500 so that Zoom retries', {
       ...logFields,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      correlationId,
+      error: errorText(error),
     });
     return answer(500, { error: 'publish_failed', message: 'the recording could not be queued; please retry' });
   }
-  deps.logger.info('recording accepted', logFields);
-  return answer(200, { status: 'accepted', recordingId: payload.data.object.uuid, correlationId });
+  deps.logger.info('recording accepted', { ...logFields, correlationId, parts: events.length });
+  return answer(200, { status: 'accepted', recordingId: object.uuid, correlationId });
 }
 
-/** Zoom's tracking id, else uuid@event_ts; hashed when too long for the metadata (the header is not signed). */
-function causationIdOf(delivery: WebhookDelivery, uuid: string, eventTs: number | undefined): string {
-  const id = `zoom:${delivery.trackingId ?? `${uuid}@${eventTs ?? 'unknown'}`}`;
+const errorText = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/**
+ * The delivery's causation id, from signed fields only (the meeting instance and
+ * Zoom's event time); hashed when too long for the metadata.
+ */
+function causationIdOf(uuid: string, eventTs: number | undefined): string {
+  const id = `zoom:${uuid}@${eventTs ?? 'unknown'}`;
   return id.length <= MAX_CAUSATION_ID ? id : `zoom:sha256:${createHash('sha256').update(id).digest('hex')}`;
 }
 const MAX_CAUSATION_ID = 200;

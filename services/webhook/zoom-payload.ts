@@ -1,5 +1,6 @@
 /**
- * Zod schemas for what Zoom POSTs to the webhook (ZOOM.md §1–2). Only the fields the
+ * Zod schemas for what Zoom POSTs to the webhook (shapes from Zoom's webhook reference,
+ * https://developers.zoom.us/docs/api/meetings/events/#tag/recording). Only the fields the
  * pipeline needs are checked; unknown fields are ignored, `null` is read as absent
  * (Zoom sends nulls for some optional fields), and the types are strict: a mistyped
  * field is a 400, so a malformed delivery is never half-understood. zod/mini keeps
@@ -17,16 +18,35 @@ const text = (min: number, max: number) => z.string().check(z.minLength(min), z.
 const count = () => z.int().check(z.nonnegative());
 const isoTime = z.iso.datetime({ offset: true });
 
+/**
+ * What one delivery may carry. Zoom keeps at most 150 files per recorded session and
+ * limits a meeting's topic to 200 characters (Zoom API reference, "Create a meeting":
+ * https://developers.zoom.us/docs/api/meetings/#tag/meetings/POST/users/{userId}/meetings);
+ * the bounds leave room above both and keep one signed delivery from costing the
+ * pipeline more than a few MB (the topic is copied into each file's request, audit
+ * record and ledger entry). A payload beyond them is refused with 400, not truncated.
+ */
+export const MAX_RECORDING_FILES = 300;
+export const MAX_TOPIC_CHARS = 1_000;
+/** Zoom's download_token is a JWT of well under 2 KB. */
+export const MAX_DOWNLOAD_TOKEN_CHARS = 4_096;
+
 export const ZoomEnvelopeSchema = z.object({
   event: text(1, 200),
   event_ts: optional(count()),
   payload: z.record(z.string(), z.unknown()),
-  download_token: optional(text(0, 8192)),
+  download_token: optional(text(0, MAX_DOWNLOAD_TOKEN_CHARS)),
 });
 export type ZoomEnvelope = z.output<typeof ZoomEnvelopeSchema>;
 
+/**
+ * Zoom's plainToken is a short random base64url string (e.g. `qgg8vlvZRS6UYooatFL8Aw`).
+ * Anything else — in particular text shaped like `v0:{ts}:{body}` — is refused, so
+ * the answer can never serve as a signature of a chosen message.
+ */
+export const PLAIN_TOKEN_FORMAT = /^[A-Za-z0-9_-]{8,128}={0,2}$/;
 export const UrlValidationPayloadSchema = z.object({
-  plainToken: text(1, 1024),
+  plainToken: z.string().check(z.regex(PLAIN_TOKEN_FORMAT, 'must be 8 to 128 base64url characters, as Zoom sends')),
 });
 
 export const ZoomRecordingFileSchema = z.object({
@@ -48,12 +68,12 @@ export const ZoomRecordingObjectSchema = z.object({
   account_id: optional(text(0, 200)),
   host_id: optional(text(0, 200)),
   host_email: optional(text(0, 320)),
-  topic: text(0, 20_000),
+  topic: text(0, MAX_TOPIC_CHARS),
   type: optional(z.int()),
   start_time: isoTime,
   timezone: optional(text(0, 100)),
   duration: optional(count()),
-  recording_files: z.array(ZoomRecordingFileSchema),
+  recording_files: z.array(ZoomRecordingFileSchema).check(z.maxLength(MAX_RECORDING_FILES, `at most ${MAX_RECORDING_FILES} files per recording (Zoom keeps at most 150 per session)`)),
 });
 export type ZoomRecordingObject = z.output<typeof ZoomRecordingObjectSchema>;
 

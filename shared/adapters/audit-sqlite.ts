@@ -3,7 +3,8 @@
  * One table keyed by event id; indexes mirror the DynamoDB table's access patterns
  * (recording, course + time, problems + time, time).
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqliteDatabase } from './sqlite-database';
 import type { AuditLog, AuditRecord, TimeRange } from '../ports/audit-log';
 
 const SCHEMA = `
@@ -49,11 +50,7 @@ export class SqliteAuditLog implements AuditLog {
 
   /** `path`: a file (created if absent) or ':memory:'. */
   constructor(path: string) {
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    // WAL + NORMAL: atomic and crash-safe for the process; no fsync per record on the event loop.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
+    this.db = openSqliteDatabase(path);
     this.db.exec(SCHEMA);
   }
 

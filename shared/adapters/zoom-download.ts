@@ -39,7 +39,10 @@ export interface HostAllowlist {
   readonly suffixes: readonly string[];
 }
 
-/** Parses ZOOM_DOWNLOAD_HOSTS: comma-separated host names, `*.domain` for subdomains; ports are ignored. */
+/**
+ * Parses ZOOM_DOWNLOAD_HOSTS: comma-separated host names, `*.domain` for subdomains.
+ * A port in an entry is ignored: which ports a URL may use is decided by checkUrl.
+ */
 export function parseHostAllowlist(spec: string): HostAllowlist {
   const exact = new Set<string>();
   const suffixes: string[] = [];
@@ -95,6 +98,10 @@ export function checkUrl(url: string | URL, allowlist: HostAllowlist): UrlCheck 
     return { ok: false, host, reason: 'plain http is allowed only on loopback hosts' };
   }
   if (parsed.username || parsed.password) return { ok: false, host, reason: 'URL contains credentials' };
+  // WHATWG URL empties `port` when it is the scheme's default: only loopback (the simulator, tests) may name another.
+  if (parsed.port !== '' && !isLoopbackHost(host)) {
+    return { ok: false, host, reason: `port ${parsed.port} is not allowed (only the scheme's default port, except on loopback)` };
+  }
   const allowed = allowlist.exact.has(host) || allowlist.suffixes.some((suffix) => host.length > suffix.length && host.endsWith(suffix));
   if (!allowed) return { ok: false, host, reason: 'host is not on the download allowlist (ZOOM_DOWNLOAD_HOSTS)' };
   return { ok: true, url: parsed };

@@ -7,17 +7,40 @@
  * Server-to-Server OAuth.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { ConfigError } from '../errors';
 
 const INFO = 'zoom-archiver/download-token/v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
+/** Shortest secret anything seals with: a short one could be guessed offline from one sealed token. */
+export const MIN_SEALING_SECRET_CHARS = 16;
+
+/**
+ * The sealing secret, decided in one place for the webhook (which seals) and the
+ * uploader (which opens): TOKEN_SEALING_SECRET, else the webhook's secret token.
+ * Whichever it is must have at least 16 characters; the error names the variable
+ * it came from, never its value. Undefined when neither is set (the uploader then
+ * downloads with OAuth only).
+ */
+export function sealingSecretFrom(settings: { TOKEN_SEALING_SECRET?: string; ZOOM_WEBHOOK_SECRET_TOKEN?: string }): string | undefined {
+  const [name, value] = settings.TOKEN_SEALING_SECRET
+    ? (['TOKEN_SEALING_SECRET', settings.TOKEN_SEALING_SECRET] as const)
+    : (['ZOOM_WEBHOOK_SECRET_TOKEN', settings.ZOOM_WEBHOOK_SECRET_TOKEN] as const);
+  if (!value) return undefined;
+  if (value.length < MIN_SEALING_SECRET_CHARS) {
+    const hint = name === 'ZOOM_WEBHOOK_SECRET_TOKEN' ? ' (it seals download tokens when TOKEN_SEALING_SECRET is not set; set TOKEN_SEALING_SECRET)' : '';
+    throw new ConfigError(`${name}: must have at least ${MIN_SEALING_SECRET_CHARS} characters to seal download tokens, has ${value.length}${hint}`);
+  }
+  return value;
+}
+
 export class TokenSealer {
   private readonly key: Buffer;
 
-  /** `secret`: TOKEN_SEALING_SECRET, or the webhook secret token when none is set. */
+  /** `secret`: from sealingSecretFrom; at least 16 characters. */
   constructor(secret: string) {
-    if (!secret) throw new Error('TokenSealer needs a non-empty secret');
+    if (secret.length < MIN_SEALING_SECRET_CHARS) throw new ConfigError(`the sealing secret must have at least ${MIN_SEALING_SECRET_CHARS} characters`);
     this.key = Buffer.from(hkdfSync('sha256', secret, 'zoom-archiver', INFO, 32));
   }
 

@@ -1,3 +1,4 @@
+import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import { DetailType, EVENT_SOURCE, parseEvent } from '../../shared/events';
@@ -17,7 +18,7 @@ describe('audit use case', () => {
     const headers = signedHeaders(body, secret);
     await handleWebhookDelivery(
       { rawBody: body, signature: headers['x-zm-signature'], timestamp: headers['x-zm-request-timestamp'], trackingId: undefined },
-      { secretToken: secret, maxSkewSeconds: 300, publisher, sealer: new TokenSealer(secret), logger: silentLogger, now: () => new Date() },
+      { secretToken: secret, maxSkewSeconds: 300, publisher, sealer: new TokenSealer(secret), deliveries: new MemoryDeliveryGuard(), logger: silentLogger, now: () => new Date() },
     );
     const detail = publisher.ofType(DetailType.RecordingAvailable)[0]!;
     const busEvent = { id: 'bus-1', time: '2026-11-27T10:00:00Z', source: EVENT_SOURCE, 'detail-type': DetailType.RecordingAvailable, detail };

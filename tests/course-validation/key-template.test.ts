@@ -180,3 +180,16 @@ describe('renderKey', () => {
     );
   });
 });
+
+describe('{ext} comes from the file type, not the payload', () => {
+  it.each<[string, string, string | undefined, string]>([
+    ['an MP4 that says it is an .exe', 'MP4', 'exe', 'mp4'],
+    ['an MP4 with a path in its extension', 'MP4', '../../x', 'mp4'],
+    ['a transcript', 'TRANSCRIPT', 'VTT', 'vtt'],
+    ['a chat file', 'CHAT', 'TXT', 'txt'],
+    ['a type Zoom adds later', 'TB', 'js', 'tb'],
+    ['a type with no usable letters', '***', 'exe', 'bin'],
+  ])('%s → .%s', (_name, fileType, fileExtension, expected) => {
+    expect(render('courses/{course}/{recordingType}.{ext}', { fileType, fileExtension })).toMatch(new RegExp(`\\.${expected}$`));
+  });
+});

@@ -5,8 +5,10 @@
  * same list through bad-input-runner.ts, so the report is the test.
  *
  * Expected answers (README "The webhook"): a missing or wrong signature or a
- * timestamp outside ±300 s → 401; a body that is not a Zoom event → 400; over
- * 1 MiB → 413; another method → 405. The content type is not trusted and a
+ * timestamp outside ±300 s → 401, url_validation included; a body that is not a
+ * Zoom event, or one beyond what Zoom sends (over 300 files, a topic over 1,000
+ * characters, a plainToken not shaped like Zoom's) → 400; over 1 MiB → 413;
+ * another method → 405. The content type is not trusted and a
  * byte-order mark is tolerated (the signature covers the bytes). Hostile but
  * well-formed values are accepted verbatim (Zoom signed them; refusing would lose
  * the legitimate files) and made harmless downstream: course validation gives safe
@@ -118,6 +120,15 @@ const compact = () => JSON.stringify(recording());
 const validBytes = () => Buffer.from(compact());
 const HEX64 = 'a'.repeat(64);
 
+/** A recording with `count` minimal files, compact enough that thousands fit in 1 MiB. */
+function compactFiles(count: number): string {
+  return JSON.stringify(
+    withObject((o) => {
+      o.recording_files = Array.from({ length: count }, (_, i) => ({ id: `f${i}`, file_type: 'MP4', file_size: 1, download_url: `https://zoom.us/d/${i}` }));
+    }),
+  );
+}
+
 /** The fixture padded with spaces after the JSON to exactly `size` bytes. */
 function paddedTo(size: number): Buffer {
   const text = compact();
@@ -219,9 +230,30 @@ const signatureCases = withCategory('signature', [
     expect: refused(431),
   },
   {
+    // Zoom signs validation requests; answering an unsigned one would sign attacker-chosen text.
     name: 'endpoint.url_validation unsigned',
     build: () => ({ body: bytes(loadZoomFixture('url-validation')), headers: { 'content-type': 'application/json' } }),
-    expect: { status: 200, published: 0, downstream: { kind: 'url_validation' } },
+    expect: refused(401),
+  },
+  {
+    name: 'endpoint.url_validation signed, plainToken shaped like a signing string (v0:ts:body)',
+    build: (ctx) => signed(ctx, { event: 'endpoint.url_validation', event_ts: Date.now(), payload: { plainToken: `v0:${ctx.nowSeconds()}:${compact()}` } }),
+    expect: refused(400),
+  },
+  {
+    name: 'endpoint.url_validation signed, plainToken of 2,000 base64url characters',
+    build: (ctx) => signed(ctx, { event: 'endpoint.url_validation', event_ts: Date.now(), payload: { plainToken: 'A'.repeat(2000) } }),
+    expect: refused(400),
+  },
+  {
+    name: 'unsigned 1 MiB of nested JSON (refused before it is parsed)',
+    build: () => ({ body: Buffer.from('['.repeat(500_000) + ']'.repeat(500_000)), headers: { 'content-type': 'application/json' } }),
+    expect: refused(401),
+  },
+  {
+    name: 'a 15 KB x-zm-trackingid on an unsigned request',
+    build: () => ({ body: validBytes(), headers: { 'content-type': 'application/json', 'x-zm-trackingid': 't'.repeat(15_000) } }),
+    expect: refused(401),
   },
   {
     name: 'endpoint.url_validation signed',
@@ -469,10 +501,13 @@ const shapeCases = withCategory('payload shape', [
     expect: acceptedWithSafeKeys,
   },
   {
-    name: '1,000 files: split into parts under the bus limit',
-    build: (ctx) => signed(ctx, recordingWithFiles(1000)),
+    name: '300 files with long download URLs: split into parts under the bus limit',
+    build: (ctx) => signed(ctx, recordingWithFiles(300, 1500)),
     expect: { status: 200, published: 'parts', downstream: { kind: 'split' } },
   },
+  // Zoom keeps at most 150 files per session: far more is not a recording but a bill.
+  { name: '301 files (over the 300 accepted)', build: (ctx) => signed(ctx, recordingWithFiles(301)), expect: refused(400) },
+  { name: '5,500 files in under 1 MiB', build: (ctx) => signed(ctx, compactFiles(5500)), expect: refused(400) },
   { name: 'unknown event (meeting.started)', build: (ctx) => signed(ctx, { event: 'meeting.started', payload: { object: {} } }), expect: ignored },
   { name: 'recording.trashed (acknowledged, not acted on)', build: (ctx) => signed(ctx, loadZoomFixture('recording-trashed')), expect: ignored },
 ]);
@@ -491,8 +526,10 @@ const hostileCases = withCategory('hostile value', [
   hostileTopic('topic with right-to-left override', '[MAQ101] lesson \u202Egpj.exe'),
   hostileTopic('topic with bidi isolates, zero-width and BOM characters', '[MAQ101] \u2066a\u2069\u200B\u200E\uFEFFb\u061C'),
   hostileTopic('topic with CR/LF (log and header injection shape)', '[MAQ101] a\r\nX-Injected: 1\r\n\r\nb'),
-  hostileTopic('topic of 10,000 characters', `[MAQ101] ${'Maqam Bayati '.repeat(800)}`.slice(0, 10_000)),
-  hostileTopic('topic of 10,000 emoji (40 KB)', `[MAQ101] ${'👨‍👩‍👧'.repeat(1250)}`),
+  hostileTopic('topic of 1,000 characters (the most accepted)', `[MAQ101] ${'Maqam Bayati '.repeat(80)}`.slice(0, 1_000)),
+  hostileTopic('topic of 123 emoji families (993 UTF-16 units, 3 KB)', `[MAQ101] ${'👨‍👩‍👧'.repeat(123)}`),
+  { name: 'topic of 10,000 characters (over the 1,000 accepted)', build: (ctx) => signed(ctx, withObject((o) => (o.topic = `[MAQ101] ${'Maqam Bayati '.repeat(800)}`.slice(0, 10_000)))), expect: refused(400) },
+  { name: 'topic of 20,000 characters', build: (ctx) => signed(ctx, withObject((o) => (o.topic = 'x'.repeat(20_000)))), expect: refused(400) },
   hostileTopic('topic with a lone surrogate', '[MAQ101] half \uD800 pair'),
   hostileTopic('topic that is a Windows device name', '[MAQ101] CON'),
   hostileTopic('topic of reserved characters only', '[MAQ101] \\:*?"<>|#%{}^~[]`'),

@@ -10,6 +10,8 @@
  * on the bus, in an answer or in a log line, no connection to the foreign host, no
  * prototype pollution, and /healthz still answers 200.
  */
+import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
+import type { DeliveryGuard } from '../../shared/ports/delivery-guard';
 import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,8 +85,12 @@ export async function startBadInputEnvironment(): Promise<BadInputEnvironment> {
   const foreign = await startForeignHost();
   const webhookBus = new MemoryPublisher();
   const sealer = new TokenSealer(WEBHOOK_SECRET);
+  // Cases are independent deliveries: several send the same valid bytes within one second,
+  // which the webhook would (rightly) take for a replay; each case gets a fresh memory.
+  let seen = new MemoryDeliveryGuard();
+  const deliveries: DeliveryGuard = { claim: (...args) => seen.claim(...args), release: (key) => seen.release(key) };
   const server = await startServer(
-    createServerApp({ secretToken: WEBHOOK_SECRET, maxSkewSeconds: 300, publisher: webhookBus, sealer, logger, now: () => new Date() }),
+    createServerApp({ secretToken: WEBHOOK_SECRET, maxSkewSeconds: 300, publisher: webhookBus, sealer, deliveries, logger, now: () => new Date() }),
     '127.0.0.1',
     0,
   );
@@ -137,7 +143,10 @@ export async function startBadInputEnvironment(): Promise<BadInputEnvironment> {
       const body = Buffer.from(JSON.stringify(loadZoomFixture('recording-completed')));
       return sendRaw(server.url, { body, headers: signedHeaders(body, WEBHOOK_SECRET) }, WEBHOOK_PATH);
     },
-    run: (testCase) => runCase(testCase, { ctx, server, webhookBus, foreign, logLines, downstream, healthz }),
+    run: (testCase) => {
+      seen = new MemoryDeliveryGuard();
+      return runCase(testCase, { ctx, server, webhookBus, foreign, logLines, downstream, healthz });
+    },
     async stop() {
       await server.close();
       ledger.close();

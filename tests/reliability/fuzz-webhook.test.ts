@@ -7,6 +7,7 @@
  * put every file in exactly one part; keys rendered from hostile values must be
  * safe. The sanitizer's own properties are in tests/course-validation.
  */
+import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
 import fc from 'fast-check';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import {
@@ -22,7 +23,7 @@ import { decideRecording } from '../../services/course-validation/decision';
 import { normalizeRecording, type NormalizeInput } from '../../services/webhook/normalize';
 import { signatureFor } from '../../services/webhook/signature';
 import { handleWebhookDelivery, type WebhookAnswer } from '../../services/webhook/use-case';
-import { RecordingPayloadSchema } from '../../services/webhook/zoom-payload';
+import { MAX_TOPIC_CHARS, RecordingPayloadSchema } from '../../services/webhook/zoom-payload';
 import { loadZoomFixture, type ZoomFixtureName } from '../support/fixtures';
 import { MemoryPublisher } from '../support/memory-publisher';
 import { archiveKeyProblems } from './archive-key-checks';
@@ -36,7 +37,7 @@ async function deliverSigned(rawBody: Buffer): Promise<{ answer: WebhookAnswer; 
   const timestamp = String(Math.floor(NOW.getTime() / 1000));
   const answer = await handleWebhookDelivery(
     { rawBody, signature: signatureFor(SECRET, timestamp, rawBody), timestamp, trackingId: undefined },
-    { secretToken: SECRET, maxSkewSeconds: 300, publisher, sealer, logger: silentLogger, now: () => NOW },
+    { secretToken: SECRET, maxSkewSeconds: 300, publisher, sealer, deliveries: new MemoryDeliveryGuard(), logger: silentLogger, now: () => NOW },
   );
   return { answer, published: publisher.published };
 }
@@ -424,7 +425,7 @@ describe('archive keys from hostile webhook values', () => {
           object: {
             uuid: spec.uuid,
             id: 98765432101,
-            topic: `[MAQ101] ${spec.topic}`.slice(0, 20_000),
+            topic: `[MAQ101] ${spec.topic}`.slice(0, MAX_TOPIC_CHARS),
             start_time: '2026-11-26T09:00:00Z',
             timezone: spec.timezone,
             recording_files: spec.files.map((file) => ({

@@ -161,7 +161,11 @@ describe('load: 2,000 signed deliveries at concurrency 100 against serve', () =>
     expect(new Set(order).size).toBe(DISTINCT);
     const deliveriesOf = new Map<number, number>();
     for (const index of order) deliveriesOf.set(index, (deliveriesOf.get(index) ?? 0) + 1);
-    const bodies = order.map((index) => Buffer.from(JSON.stringify(recordings[index]!.recording.payload)));
+    // Each delivery distinct, as Zoom's duplicates are (another event time and token): identical signed bytes would be a replay.
+    const bodies = order.map((index, slot) => {
+      const payload = recordings[index]!.recording.payload;
+      return Buffer.from(JSON.stringify({ ...payload, event_ts: payload.event_ts + slot }));
+    });
     const url = new URL(`${serve.url}/webhooks/zoom`);
 
     const started = performance.now();

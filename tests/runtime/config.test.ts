@@ -1,7 +1,7 @@
 import { ConfigError } from '../../shared/errors';
 import { loadRuntimeConfig } from '../../services/runtime/config';
 
-const base = { ZOOM_WEBHOOK_SECRET_TOKEN: 'secret' };
+const base = { ZOOM_WEBHOOK_SECRET_TOKEN: 'zoom-secret-token-22ch' };
 
 describe('runtime configuration', () => {
   it('defaults to SQLite and a folder archive under ./data', () => {
@@ -32,5 +32,26 @@ describe('runtime configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
     for (const name of ['PORT', 'ARCHIVE_BUCKET', 'UPLOAD_CONCURRENCY', 'BUS_SYNC', 'WEBHOOK_MAX_SKEW_SECONDS']) expect(message).toContain(name);
+  });
+});
+
+describe('the sealing secret', () => {
+  it('refuses a webhook secret under 16 characters when it is what seals, naming the variable and not the value', () => {
+    expect(() => loadRuntimeConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 'x' })).toThrow(/ZOOM_WEBHOOK_SECRET_TOKEN: must have at least 16 characters.*set TOKEN_SEALING_SECRET/);
+  });
+
+  it('accepts a short webhook secret when TOKEN_SEALING_SECRET (≥ 16) seals instead', () => {
+    expect(() => loadRuntimeConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 'x', TOKEN_SEALING_SECRET: 'a-long-enough-sealing-secret' })).not.toThrow();
+  });
+
+  it('refuses a TOKEN_SEALING_SECRET under 16 characters', () => {
+    let message = '';
+    try {
+      loadRuntimeConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 'zoom-secret-token-22ch', TOKEN_SEALING_SECRET: 'short-secret' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/TOKEN_SEALING_SECRET: must have at least 16 characters/);
+    expect(message).not.toContain('short-secret');
   });
 });

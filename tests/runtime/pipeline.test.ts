@@ -72,10 +72,12 @@ describe('single-machine runtime', () => {
   it('archives each file once when Zoom delivers the same recording five times at once, and again later', async () => {
     const recording = await simulator.addRecording({ topic: '[RUN102] Duplicates', files: [mp4(4 * MiB, 'speaker_view'), mp4(2 * MiB, 'gallery_view')] });
 
-    const answers = await Promise.all(Array.from({ length: 5 }, () => simulator.deliverWebhook(webhookUrl, recording.payload)));
+    // Zoom's duplicates are separate deliveries, each signed at its own time (identical bytes would be a replay, see below).
+    const now = Math.floor(Date.now() / 1000);
+    const answers = await Promise.all(Array.from({ length: 5 }, (_, i) => simulator.deliverWebhook(webhookUrl, recording.payload, { timestampSeconds: now - i })));
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
     await runtime.bus.idle();
-    expect((await simulator.deliverWebhook(webhookUrl, recording.payload)).status).toBe(200);
+    expect((await simulator.deliverWebhook(webhookUrl, recording.payload, { timestampSeconds: now + 1 })).status).toBe(200);
     await runtime.bus.idle();
 
     for (const file of recording.files) expect(simulator.stats(file.fileId).completedDownloads).toBe(1);
@@ -101,5 +103,21 @@ describe('single-machine runtime', () => {
     const failed = (await runtime.auditLog.recordingHistory(recording.uuid)).filter((r) => r.detailType === DetailType.FileUploadFailed);
     expect(failed).toHaveLength(1);
     expect(failed[0]!.data).toMatchObject({ code: 'foreign_host', retryable: false });
+  });
+
+  it('publishes nothing for a replay: the same signed bytes again, with a new unsigned tracking id', async () => {
+    const recording = await simulator.addRecording({ topic: '[RUN103] Replayed', files: [mp4(1 * MiB, 'speaker_view')] });
+    const at = Math.floor(Date.now() / 1000);
+    const first = await simulator.deliverWebhook(webhookUrl, recording.payload, { timestampSeconds: at });
+    const replay = await simulator.deliverWebhook(webhookUrl, recording.payload, { timestampSeconds: at });
+    await runtime.bus.idle();
+
+    expect(JSON.parse(first.body)).toMatchObject({ status: 'accepted' });
+    expect(JSON.parse(replay.body)).toMatchObject({ status: 'duplicate' });
+    const history = await runtime.auditLog.recordingHistory(recording.uuid);
+    expect(history.filter((r) => r.detailType === DetailType.RecordingAvailable)).toHaveLength(1);
+    // The causation id comes from signed fields, not from the (random, unsigned) tracking id.
+    const available = history.find((r) => r.detailType === DetailType.RecordingAvailable)!;
+    expect(available.causationId).toBe(`zoom:${recording.uuid}@${recording.payload.event_ts}`);
   });
 });

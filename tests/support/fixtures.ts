@@ -58,13 +58,14 @@ export function loadZoomFixture(name: ZoomFixtureName): ZoomRecordingFixture {
 }
 
 /** A recording.completed with `count` MP4 files, for size and speed tests. */
-export function recordingWithFiles(count: number): ZoomRecordingFixture {
+/** A recording.completed with `count` MP4s; `urlPadding` lengthens each download URL (bigger events). */
+export function recordingWithFiles(count: number, urlPadding = 120): ZoomRecordingFixture {
   const fixture = loadZoomFixture('recording-completed');
   const template = fixture.payload.object.recording_files[0]!;
   fixture.payload.object.recording_files = Array.from({ length: count }, (_, i) => ({
     ...template,
     id: `${template.id}-${String(i).padStart(4, '0')}`,
-    download_url: `https://ssrweb.zoom.us/rec/download/${'X'.repeat(120)}-${i}?fid=${i}`,
+    download_url: `https://ssrweb.zoom.us/rec/download/${'X'.repeat(urlPadding)}-${i}?fid=${i}`,
     play_url: `https://ssrweb.zoom.us/rec/play/${'Y'.repeat(120)}-${i}`,
   }));
   return fixture;

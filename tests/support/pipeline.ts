@@ -4,6 +4,7 @@
  * FileUploadRequested events the uploader would receive. Used by uploader tests and
  * benchmarks, so they start from what production would hand the uploader.
  */
+import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import { DetailType, EVENT_SOURCE, parseEvent, type ParsedEvent } from '../../shared/events';
 import { silentLogger } from '../../shared/logger';
@@ -30,7 +31,7 @@ export async function uploadRequestsFor(payload: unknown, webhookSecret: string)
   const webhookBus = new MemoryPublisher();
   const answer = await handleWebhookDelivery(
     { rawBody: body, signature: headers['x-zm-signature'], timestamp: headers['x-zm-request-timestamp'], trackingId: undefined },
-    { secretToken: webhookSecret, maxSkewSeconds: 300, publisher: webhookBus, sealer: new TokenSealer(webhookSecret), logger: silentLogger, now: () => new Date() },
+    { secretToken: webhookSecret, maxSkewSeconds: 300, publisher: webhookBus, sealer: new TokenSealer(webhookSecret), deliveries: new MemoryDeliveryGuard(), logger: silentLogger, now: () => new Date() },
   );
   if (answer.status !== 200) throw new Error(`webhook answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   const validationBus = new MemoryPublisher();

@@ -3,6 +3,7 @@
  * single-machine runtime serves it) and through the Lambda Function URL adapter,
  * checking that the raw body reaches the signature check unchanged.
  */
+import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
@@ -22,7 +23,7 @@ function makeApp() {
     secretToken: SECRET,
     maxSkewSeconds: 300,
     publisher,
-    sealer: new TokenSealer(SECRET),
+    sealer: new TokenSealer(SECRET), deliveries: new MemoryDeliveryGuard(),
     logger: silentLogger,
     now: () => new Date(),
   });
@@ -84,7 +85,9 @@ describe('webhook over a real HTTP server', () => {
         controller.close();
       },
     });
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' } as RequestInit);
+    // Signature headers that pass the checks made before the body is read.
+    const headers = { ...signedHeaders('whatever', SECRET), 'content-type': 'application/json' };
+    const response = await fetch(url, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
     expect(response.status).toBe(413);
   });
 });

@@ -1,4 +1,4 @@
-import { signatureFor, urlValidationAnswer, verifySignature } from '../../services/webhook/signature';
+import { checkSignatureHeaders, signatureFor, urlValidationAnswer, verifySignature } from '../../services/webhook/signature';
 
 // Vectors computed independently:
 //   printf 'v0:1700000000:{"event":"x"}' | openssl dgst -sha256 -hmac secret
@@ -21,15 +21,23 @@ describe('Zoom webhook signature', () => {
     ['timestamp not a number', GOOD, '17e8', /not a Unix time/],
     ['stale timestamp', signatureFor('secret', '1699999000', BODY), '1699999000', /from now/],
     ['future timestamp', signatureFor('secret', '1700001000', BODY), '1700001000', /from now/],
-    ['wrong prefix', GOOD.replace('v0=', 'v1='), '1700000000', /does not match/],
-    ['uppercase hex', `v0=${GOOD.slice(3).toUpperCase()}`, '1700000000', /does not match/],
-    ['truncated', GOOD.slice(0, -2), '1700000000', /does not match/],
+    ['wrong prefix', GOOD.replace('v0=', 'v1='), '1700000000', /not v0= followed by 64 hex digits/],
+    ['uppercase hex', `v0=${GOOD.slice(3).toUpperCase()}`, '1700000000', /not v0= followed by 64 hex digits/],
+    ['truncated', GOOD.slice(0, -2), '1700000000', /not v0= followed by 64 hex digits/],
+    ['a 15 KB header', `v0=${'a'.repeat(15_000)}`, '1700000000', /not v0= followed by 64 hex digits/],
     ['another secret', signatureFor('other', '1700000000', BODY), '1700000000', /does not match/],
     ['signed for another timestamp', signatureFor('secret', '1700000001', BODY), '1700000000', /does not match/],
   ])('refuses %s', (_case, signature, timestamp, reason) => {
     const result = check(signature, timestamp);
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.reason).toMatch(reason);
+  });
+
+  it('checks headers and timestamp without the body, before it is read', () => {
+    const options = { nowMs: NOW_MS, maxSkewSeconds: 300 };
+    expect(checkSignatureHeaders({ signature: GOOD, timestamp: '1700000000' }, options)).toEqual({ ok: true });
+    expect(checkSignatureHeaders({ signature: GOOD, timestamp: '1600000000' }, options)).toMatchObject({ ok: false, reason: expect.stringMatching(/from now/) });
+    expect(checkSignatureHeaders({ signature: undefined, timestamp: '1700000000' }, options)).toMatchObject({ ok: false });
   });
 
   it('refuses a body changed by re-serialization', () => {

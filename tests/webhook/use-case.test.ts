@@ -1,3 +1,5 @@
+import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
+import { createHmac } from 'node:crypto';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import { DetailType, MAX_DETAIL_BYTES, parseDetail } from '../../shared/events';
 import { silentLogger } from '../../shared/logger';
@@ -12,7 +14,7 @@ const NOW_S = Math.floor(NOW.getTime() / 1000);
 function setup() {
   const publisher = new MemoryPublisher();
   const sealer = new TokenSealer(SECRET);
-  const deps: WebhookDeps = { secretToken: SECRET, maxSkewSeconds: 300, publisher, sealer, logger: silentLogger, now: () => NOW };
+  const deps: WebhookDeps = { secretToken: SECRET, maxSkewSeconds: 300, publisher, sealer, deliveries: new MemoryDeliveryGuard(), logger: silentLogger, now: () => NOW };
   const deliver = (body: unknown, headers: Partial<Record<string, string>> = signedHeaders(raw(body), SECRET, NOW_S)) =>
     handleWebhookDelivery(
       { rawBody: raw(body), signature: headers['x-zm-signature'], timestamp: headers['x-zm-request-timestamp'], trackingId: headers['x-zm-trackingid'] },
@@ -145,7 +147,8 @@ describe('webhook use case: recording.completed', () => {
 
   it('splits a recording too large for one bus entry into parts that together hold every file once', async () => {
     const { publisher, deliver } = setup();
-    const fixture = recordingWithFiles(1000);
+    // 300 files (the most accepted) with long download URLs: well over one entry's 256 KB.
+    const fixture = recordingWithFiles(300, 1500);
     expect((await deliver(fixture)).status).toBe(200);
 
     const parts = publisher.ofType(DetailType.RecordingAvailable);
@@ -153,7 +156,7 @@ describe('webhook use case: recording.completed', () => {
     for (const [index, part] of parts.entries()) {
       expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThanOrEqual(MAX_DETAIL_BYTES);
       expect(part.part).toEqual({ index, count: parts.length });
-      expect(part.fileCount).toBe(1000);
+      expect(part.fileCount).toBe(300);
       expect(part.metadata.correlationId).toBe(parts[0]!.metadata.correlationId);
     }
     const ids = parts.flatMap((p) => p.files.map((f) => f.fileId));
@@ -171,18 +174,39 @@ describe('webhook use case: recording.completed', () => {
 });
 
 describe('webhook use case: other events', () => {
-  it('answers endpoint.url_validation with the encrypted token, signed or not', async () => {
+  it('answers a signed endpoint.url_validation with the encrypted token', async () => {
     const { publisher, deliver } = setup();
-    const fixture = loadZoomFixture('url-validation');
-    const signed = await deliver(fixture);
-    const unsigned = await deliver(fixture, {});
-    for (const answer of [signed, unsigned]) {
-      expect(answer).toEqual({
-        status: 200,
-        body: { plainToken: 'qgg8vlvZRS6UYooatFL8Aw', encryptedToken: expect.stringMatching(/^[0-9a-f]{64}$/) },
-      });
-    }
+    const answer = await deliver(loadZoomFixture('url-validation'));
+    expect(answer).toEqual({
+      status: 200,
+      body: {
+        plainToken: 'qgg8vlvZRS6UYooatFL8Aw',
+        // printf 'qgg8vlvZRS6UYooatFL8Aw' | openssl dgst -sha256 -hmac webhook-secret-token-for-tests
+        encryptedToken: createHmac('sha256', SECRET).update('qgg8vlvZRS6UYooatFL8Aw').digest('hex'),
+      },
+    });
     expect(publisher.published).toHaveLength(0);
+  });
+
+  it('refuses an unsigned endpoint.url_validation with 401 and signs nothing', async () => {
+    const { deliver } = setup();
+    const answer = await deliver(loadZoomFixture('url-validation'), {});
+    expect(answer.status).toBe(401);
+    expect(answer.body).not.toHaveProperty('encryptedToken');
+  });
+
+  it.each([
+    ['a signing string', `v0:${NOW_S}:{"event":"recording.completed"}`],
+    ['JSON', '{"a":1}'],
+    ['too short', 'abc'],
+    ['too long', 'A'.repeat(129)],
+    ['spaces', 'qgg8vlvZ RS6UYooatFL8Aw'],
+  ])('refuses a signed url_validation whose plainToken is %s (400)', async (_name, plainToken) => {
+    const { deliver } = setup();
+    const answer = await deliver({ event: 'endpoint.url_validation', event_ts: NOW.getTime(), payload: { plainToken } });
+    expect(answer.status).toBe(400);
+    expect(String(answer.body.message)).toMatch(/payload\.plainToken/);
+    expect(answer.body).not.toHaveProperty('encryptedToken');
   });
 
   it('refuses a url_validation whose signature headers are present but wrong', async () => {
@@ -258,5 +282,95 @@ describe('webhook use case: bad input publishes nothing', () => {
       expect(JSON.stringify(answer)).not.toContain(SECRET);
       expect(JSON.stringify(answer)).not.toContain(fixture.download_token!);
     }
+  });
+});
+
+describe('webhook use case: what one delivery may cost', () => {
+  it('publishes nothing for the same signed bytes sent again inside the window, whatever the unsigned headers', async () => {
+    const { publisher, deliver } = setup();
+    const body = raw(loadZoomFixture('recording-completed'));
+    const headers = signedHeaders(body, SECRET, NOW_S);
+    const first = await deliver(body, { ...headers, 'x-zm-trackingid': 'first' });
+    const replay = await deliver(body, { ...headers, 'x-zm-trackingid': 'attacker-chosen-id' });
+    expect(first).toMatchObject({ status: 200, body: { status: 'accepted' } });
+    expect(replay).toMatchObject({ status: 200, body: { status: 'duplicate' } });
+    expect(publisher.published).toHaveLength(1);
+  });
+
+  it('accepts a re-signed delivery of the same recording (Zoom\'s own retry has a new timestamp)', async () => {
+    const { publisher, deliver } = setup();
+    const body = raw(loadZoomFixture('recording-completed'));
+    await deliver(body, signedHeaders(body, SECRET, NOW_S));
+    await deliver(body, signedHeaders(body, SECRET, NOW_S - 1));
+    expect(publisher.ofType(DetailType.RecordingAvailable)).toHaveLength(2);
+  });
+
+  it('accepts the same bytes again when the first delivery was not kept (answered 500)', async () => {
+    const { publisher, deliver } = setup();
+    const body = raw(loadZoomFixture('recording-completed'));
+    const headers = signedHeaders(body, SECRET, NOW_S);
+    publisher.failNext = 1;
+    expect((await deliver(body, headers)).status).toBe(500);
+    expect((await deliver(body, headers)).body).toMatchObject({ status: 'accepted' });
+    expect(publisher.published).toHaveLength(1);
+  });
+
+  it('takes the causation id from signed fields, never from x-zm-trackingid', async () => {
+    const { publisher, deliver } = setup();
+    const fixture = loadZoomFixture('recording-completed');
+    const body = raw(fixture);
+    await deliver(body, { ...signedHeaders(body, SECRET, NOW_S), 'x-zm-trackingid': 'attacker-chosen-id' });
+    const [detail] = publisher.ofType(DetailType.RecordingAvailable);
+    expect(detail!.metadata.causationId).toBe(`zoom:${fixture.payload.object.uuid}@${fixture.event_ts}`);
+    expect(JSON.stringify(publisher.published)).not.toContain('attacker-chosen-id');
+  });
+
+  it.each<[string, () => unknown, RegExp]>([
+    ['301 files', () => recordingWithFiles(301), /recording_files: at most 300 files/],
+    ['a 1,001-character topic', () => ({ ...withTopic('T'.repeat(1001)) }), /payload\.object\.topic/],
+    ['a 5,000-character download token', () => ({ ...loadZoomFixture('recording-completed'), download_token: 'x'.repeat(5000) }), /download_token/],
+  ])('refuses %s with 400 naming the field', async (_name, build, message) => {
+    const { publisher, deliver } = setup();
+    const answer = await deliver(build());
+    expect(answer.status).toBe(400);
+    expect(String(answer.body.message)).toMatch(message);
+    expect(publisher.published).toHaveLength(0);
+  });
+
+  it('accepts 300 files and a 1,000-character topic', async () => {
+    const { publisher, deliver } = setup();
+    const fixture = recordingWithFiles(300);
+    fixture.payload.object.topic = 'T'.repeat(1000);
+    expect((await deliver(fixture)).status).toBe(200);
+    expect(publisher.ofType(DetailType.RecordingAvailable).flatMap((d) => d.files)).toHaveLength(300);
+  });
+});
+
+function withTopic(topic: string) {
+  const fixture = loadZoomFixture('recording-completed');
+  fixture.payload.object.topic = topic;
+  return fixture;
+}
+
+describe('webhook use case: logs', () => {
+  it('cuts header values an unauthenticated sender controls, so 15 KB headers cannot fill the log', async () => {
+    const lines: string[] = [];
+    const record = (...args: unknown[]) => void lines.push(JSON.stringify(args));
+    const deps: WebhookDeps = {
+      secretToken: SECRET,
+      maxSkewSeconds: 300,
+      publisher: new MemoryPublisher(),
+      sealer: new TokenSealer(SECRET),
+      deliveries: new MemoryDeliveryGuard(),
+      logger: { debug: record, info: record, warn: record, error: record },
+      now: () => NOW,
+    };
+    const huge = 't'.repeat(15_000);
+    const body = raw(loadZoomFixture('recording-completed'));
+    const answer = await handleWebhookDelivery({ rawBody: body, signature: `v0=${'0'.repeat(64)}`, timestamp: String(NOW_S), trackingId: huge }, deps);
+    expect(answer.status).toBe(401);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.length).toBeLessThan(500);
+    expect(lines.join('')).toContain('(15000 chars)');
   });
 });

@@ -17,7 +17,7 @@ describe('download host allowlist', () => {
     ['https://ssrweb.zoom.us/file/xyz?sig=1', zoom],
     ['https://us02web.zoom.us/rec/download/abc', zoom],
     ['HTTPS://ZOOM.US/x', zoom],
-    ['https://zoom.us:8443/rec/download/abc', zoom], // ports are ignored
+    ['https://zoom.us:443/rec/download/abc', zoom], // the default port, named
     ['https://zoom。us/x', zoom], // IDNA maps the ideographic full stop to '.', the connection goes to zoom.us too
     ['http://127.0.0.1:4711/rec/download/abc', loopback], // http allowed on loopback
     ['http://localhost:1/x', loopback], // entry port ignored
@@ -43,6 +43,9 @@ describe('download host allowlist', () => {
     ['javascript:alert(1)', zoom, '', /scheme javascript:/],
     ['not a url', zoom, '', /not a valid URL/],
     ['https://[::1]/x', zoom, '[::1]', /allowlist/],
+    ['https://zoom.us:81/rec/download/abc', zoom, 'zoom.us', /port 81 is not allowed/],
+    ['https://ssrweb.zoom.us:8443/x', zoom, 'ssrweb.zoom.us', /port 8443 is not allowed/],
+    ['https://zoom.us:80/x', zoom, 'zoom.us', /port 80 is not allowed/],
     ['http://127.0.0.1/x', zoom, '127.0.0.1', /allowlist/], // loopback relaxes the scheme, not the allowlist
     ['http://localhost:4711/x', parseHostAllowlist('127.0.0.1'), 'localhost', /allowlist/],
     ['http://127.0.0.2/x', parseHostAllowlist('127.0.0.1'), '127.0.0.2', /allowlist/],

@@ -111,7 +111,11 @@ export async function runScenario(scenario: FaultScenario, options: RunOptions =
 
     await scenario.arrange?.(ctx);
     const deliveries = scenario.deliveries ?? 1;
-    const answers = await Promise.all(Array.from({ length: deliveries }, () => simulator.deliverWebhook(theRig.webhookUrl(), recording.payload)));
+    // Zoom's duplicates are separate deliveries, each signed at its own time; identical signed bytes would be a replay (published once).
+    const sentAt = Math.floor(Date.now() / 1000);
+    const answers = await Promise.all(
+      Array.from({ length: deliveries }, (_, i) => simulator.deliverWebhook(theRig.webhookUrl(), recording.payload, { timestampSeconds: sentAt - i })),
+    );
     const statuses = answers.map((a) => a.status);
     if (statuses.some((s) => s !== 200)) problems.push(`webhook answered ${statuses.join(', ')}, expected 200 to each`);
     await scenario.during?.(ctx);
