@@ -1,7 +1,7 @@
 /**
  * Gives every accepted file of a recording its archive key. Keys are a pure
  * function of the event, so a retried or duplicated delivery yields the same keys
- * and the upload overwrites instead of duplicating.
+ * and a retry finds its own object (same bytes: archived) instead of duplicating.
  *
  * Two files of one recording never share a key:
  * - by construction: {part} numbers the files of one file type and recording type

@@ -3,14 +3,15 @@
  * token) or give up (with which failure code, and whether a later re-drive can help).
  * Pure: the retry loop feeds it the error and what happened so far.
  *
- * Rules (DESIGN.md §8): network errors, 5xx, 429 and archive errors retry with
- * backoff, honouring Retry-After; a refused token (401/403) or an HTML page instead
- * of the file retries once with a fresh OAuth token; a size mismatch retries once;
- * 404, a foreign host and an invalid key fail at once.
+ * Rules (README "Uploading, exactly once"): network errors, 5xx, 429 and archive
+ * errors retry with backoff, honouring Retry-After; a refused token (401/403) or an
+ * HTML page instead of the file retries once with a fresh OAuth token; a size
+ * mismatch retries once; 404, a foreign host, an invalid key and an archive key that
+ * already holds other bytes fail at once.
  */
 import { ArchiverError } from '../../shared/errors';
 import type { FailureCode } from '../../shared/events';
-import { ArchiveInputError, ArchiveWriteError } from '../../shared/ports/archive-store';
+import { ArchiveInputError, ArchiveKeyConflictError, ArchiveWriteError } from '../../shared/ports/archive-store';
 import { OAuthError, ZoomTransferError } from '../../shared/ports/zoom-client';
 import { backoffDelay, type BackoffOptions } from '../../shared/retry';
 
@@ -42,6 +43,8 @@ export function codeOf(error: unknown): FailureCode {
   if (error instanceof Error && error.name === 'TimeoutError') return 'timeout';
   if (error instanceof ZoomTransferError) return error.code;
   if (error instanceof ArchiveInputError) return 'invalid_request';
+  // Before ArchiveWriteError, of which it is a kind.
+  if (error instanceof ArchiveKeyConflictError) return 'key_conflict';
   if (error instanceof ArchiveWriteError) return 'archive_failed';
   return 'download_failed';
 }
@@ -52,7 +55,8 @@ export function decide(error: unknown, history: AttemptHistory, options: PolicyO
   const seen = history.byCode[code] ?? 0;
   const fail = (retryable: boolean): Decision => ({ action: 'fail', code, reason, retryable });
 
-  if (code === 'not_found' || code === 'foreign_host' || code === 'invalid_request') return fail(false);
+  // The same request names the same key and the archived object is never replaced: only a change of naming rules helps.
+  if (code === 'not_found' || code === 'foreign_host' || code === 'invalid_request' || code === 'key_conflict') return fail(false);
   if (error instanceof OAuthError && !error.retryable) return fail(true); // fixable by configuring OAuth, then `retry`
   // Once with a fresh OAuth token; the second refusal is final (a re-drive may still help later).
   if (code === 'unauthorized' || code === 'not_media') return seen >= 2 || history.attempts >= options.maxAttempts ? fail(code === 'unauthorized') : retryNow(true);

@@ -2,18 +2,23 @@
  * ArchiveStore on a folder of the local disk (ARCHIVE_DIR), for the single-machine runtime.
  *
  * The key maps to a relative path under the root. The bytes go to a hidden
- * `.<name>.<random>.partial` file in the target's own directory (so the rename
- * cannot cross file systems), which is fsynced, then renamed over the final name —
- * atomic on POSIX: a reader sees the old file or the whole new one, never a part —
- * and the directories whose entries changed are fsynced. A failed put removes its
- * temporary file.
+ * `.<name>.<random>.partial` file in the target's own directory (so the link
+ * cannot cross file systems), which is fsynced, then hard-linked to the final name
+ * and unlinked — link(2) is atomic and refuses an existing name (EEXIST), so a reader
+ * sees no file or the whole one, never a part, and an archived file is never
+ * replaced, not even by a concurrent put — and the directories whose entries changed
+ * are fsynced. When the name is taken, the existing file is compared with the new
+ * bytes (size, then SHA-256 of both): the same bytes are the archived result, other
+ * bytes an ArchiveKeyConflictError. A failed put removes its temporary file. The
+ * archive folder must be on a file system with hard links.
  *
  * Metadata is not kept: the ledger and the audit trail hold it, and a sidecar file
  * could not be replaced atomically together with the object. Where S3 allows both
  * `a` and `a/b` as keys, a folder cannot: such a put fails, not retryable.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
@@ -21,6 +26,7 @@ import { ConfigError } from '../errors';
 import type { ArchiveLocation } from '../events';
 import {
   ArchiveInputError,
+  ArchiveKeyConflictError,
   ArchiveNotFoundError,
   ArchiveReadError,
   ArchiveWriteError,
@@ -78,12 +84,29 @@ export class FolderArchiveStore implements ArchiveStore {
       const firstCreated = await mkdir(directory, { recursive: true });
       temporary = path.join(directory, temporaryName(path.basename(target)));
       await writeDurably(temporary, chunks);
-      await rename(temporary, target);
+      try {
+        await link(temporary, target);
+      } catch (error) {
+        if (errorCode(error) !== 'EEXIST' || !(await holdsFile(target))) throw error;
+        const same = await sameBytes(target, temporary, meter.bytes);
+        const written = temporary;
+        temporary = undefined;
+        const cleanupError = await rm(written, { force: true }).then(() => undefined, (e: unknown) => e);
+        if (!same) throw new ArchiveKeyConflictError(key, { cleanupError });
+        // The put that linked it may have died before its directory fsync.
+        await syncDirectories(firstCreated === undefined ? directory : path.dirname(firstCreated), directory);
+        return { location: this.describe(key), size: meter.bytes };
+      }
+      const linked = temporary;
       temporary = undefined;
+      // Committed: a temporary name that cannot be removed now is only a stray hard
+      // link, which the next put of this key removes (removeStalePartials).
+      await rm(linked, { force: true }).catch(ignore);
       await syncDirectories(firstCreated === undefined ? directory : path.dirname(firstCreated), directory);
       await removeStalePartials(directory, path.basename(target), startedAt);
       return { location: this.describe(key), size: meter.bytes };
     } catch (error) {
+      if (error instanceof ArchiveKeyConflictError) throw error;
       const origin = writeOrigin(meter, signal);
       const cause = writeCause(meter, signal, error);
       input.body.destroy();
@@ -155,7 +178,7 @@ export class FolderArchiveStore implements ArchiveStore {
 const MAX_BATCH_BYTES = 256 * 1024;
 
 /**
- * Writes every chunk, then fsyncs, before the caller may rename: a crash leaves at
+ * Writes every chunk, then fsyncs, before the caller may link: a crash leaves at
  * worst a stray .partial. One write is in flight while the next chunks are read and
  * gathered; they go out together in one writev (no copy), so the download does not
  * wait for the disk chunk by chunk (bench/results/latest.md, transfer breakdown).
@@ -217,6 +240,29 @@ async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
   }
 }
 
+/** Whether `file` is a regular file (a taken key), as opposed to a folder under the same name. */
+async function holdsFile(file: string): Promise<boolean> {
+  const stats = await stat(file).catch(() => undefined);
+  return stats?.isFile() ?? false;
+}
+
+/** Whether the archived file and the just-written one hold the same bytes; sizes first, so a mismatch reads nothing. */
+async function sameBytes(archived: string, written: string, size: number): Promise<boolean> {
+  if ((await stat(archived)).size !== size) return false;
+  const [a, b] = await Promise.all([sha256OfFile(archived), sha256OfFile(written)]);
+  return a.size === size && b.size === size && a.sha256 === b.sha256;
+}
+
+async function sha256OfFile(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
 /** fsyncs `deepest` and each parent up to `highest`: every directory that gained an entry. */
 async function syncDirectories(highest: string, deepest: string): Promise<void> {
   for (let directory = deepest; ; directory = path.dirname(directory)) {
@@ -253,6 +299,8 @@ async function removeStalePartials(directory: string, name: string, startedAt: n
 function temporaryName(name: string): string {
   return `.${truncateUtf8(name, MAX_TEMP_STEM_BYTES)}.${randomBytes(6).toString('hex')}${PARTIAL_SUFFIX}`;
 }
+
+function ignore(): void {}
 
 function truncateUtf8(text: string, maxBytes: number): string {
   let bytes = 0;

@@ -8,15 +8,29 @@
  * errors, even in its final flush, leaves nothing under the key and an older object
  * untouched.
  *
+ * An archived object is never replaced. Both commit requests carry If-None-Match: *,
+ * so S3 itself refuses a taken key (412), and the key is also checked with HeadObject
+ * before the upload starts and again just before the commit, because S3-compatible
+ * servers may ignore the condition (s3rver 3.7.1 does; with it a commit racing the
+ * last check can still replace an object). A taken key holding the same bytes (size
+ * and SHA-256) is the archived result; other bytes are an ArchiveKeyConflictError.
+ * The body's SHA-256 is computed while streaming and recorded as x-amz-meta-sha256
+ * by a single PutObject; a multipart upload cannot record it (its metadata is sent
+ * before the first byte), so such an object is compared by reading it back.
+ * Reading needs s3:GetObject, and s3:ListBucket for a missing key to read as 404.
+ *
  * Checksums on the wire follow the client's configuration: the SDK's default adds a
  * CRC32 per part against AWS; against s3rver the client must use 'WHEN_REQUIRED'
  * (see tests/support/s3rver.ts).
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -24,16 +38,19 @@ import { ConfigError } from '../errors';
 import type { ArchiveLocation } from '../events';
 import {
   ArchiveInputError,
+  ArchiveKeyConflictError,
   ArchiveNotFoundError,
   ArchiveReadError,
   ArchiveWriteError,
   MAX_METADATA_BYTES,
+  SHA256_METADATA_NAME,
   assertArchiveKey,
   assertArchiveMetadata,
   meterPutBody,
   writeCause,
   writeOrigin,
   type ArchiveObjectInfo,
+  type BodyMeter,
   type ArchivePutInput,
   type ArchivePutResult,
   type ArchiveStore,
@@ -98,32 +115,45 @@ export class S3ArchiveStore implements ArchiveStore {
     let metered: ReturnType<typeof meterPutBody>;
     try {
       assertArchiveKey(key);
-      metadata = encodeMetadata(input.metadata);
+      metadata = encodeMetadata(input.metadata, { reserveSha256: true });
       partSize = this.partSizeFor(input.contentLength);
-      metered = meterPutBody(input);
+      metered = meterPutBody(input, { hash: true });
     } catch (error) {
       input.body.destroy();
       throw error;
     }
     const { chunks, meter, release } = metered;
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.bucket,
-        Key: key,
-        Body: Readable.from(chunks, { objectMode: false }),
-        ContentType: input.contentType,
-        Metadata: metadata,
-        ServerSideEncryption: this.serverSideEncryption,
-        SSEKMSKeyId: this.kmsKeyId,
-      },
-      partSize,
-      queueSize: this.queueSize,
-      // We abort the multipart upload ourselves: lib-storage's own abort throws the
-      // abort's error in place of the one that failed the upload (and s3rver answers 405).
-      leavePartsOnError: true,
-    });
+    let upload: Upload | undefined;
     try {
+      const before = await this.probe(key, signal);
+      if (typeof before === 'object') {
+        // Taken already: read the body for its digest, upload nothing.
+        for await (const _chunk of chunks) {
+          // drain
+        }
+        return await this.settleTaken(key, meter, before, signal);
+      }
+      upload = new Upload({
+        client: this.guardedClient(key, meter, signal),
+        params: {
+          Bucket: this.bucket,
+          Key: key,
+          Body: Readable.from(chunks, { objectMode: false }),
+          ContentType: input.contentType,
+          Metadata: metadata,
+          ServerSideEncryption: this.serverSideEncryption,
+          SSEKMSKeyId: this.kmsKeyId,
+          // lib-storage copies its params into the PutObject of a small body and into
+          // CompleteMultipartUpload, the two requests that commit: S3 then refuses to
+          // replace an object (412), even one committed after our own checks.
+          IfNoneMatch: '*',
+        },
+        partSize,
+        queueSize: this.queueSize,
+        // We abort the multipart upload ourselves: lib-storage's own abort throws the
+        // abort's error in place of the one that failed the upload (and s3rver answers 405).
+        leavePartsOnError: true,
+      });
       await upload.done();
       return { location: this.describe(key), size: meter.bytes };
     } catch (error) {
@@ -132,7 +162,13 @@ export class S3ArchiveStore implements ArchiveStore {
       const origin = writeOrigin(meter, signal);
       const cause = writeCause(meter, signal, error);
       input.body.destroy();
-      const cleanupError = await this.abortMultipart(key, upload.uploadId);
+      const cleanupError = await this.abortMultipart(key, upload?.uploadId);
+      // Found by the first check, before any upload existed: nothing to add.
+      if (error instanceof ArchiveKeyConflictError) throw error;
+      if (origin === 'store' && (error instanceof KeyTaken || isPreconditionFailed(error))) {
+        // Only a commit request is refused this way, so the body was read to its end.
+        return await this.settleAfterRefusedCommit(key, meter, error, cleanupError, signal);
+      }
       throw new ArchiveWriteError(`could not store ${key} in s3://${this.bucket}: ${describeError(cause)}`, key, origin, {
         cause,
         cleanupError,
@@ -146,7 +182,8 @@ export class S3ArchiveStore implements ArchiveStore {
     assertArchiveKey(key);
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: out.ContentLength ?? 0, metadata: decodeMetadata(out.Metadata ?? {}) };
+      const { [SHA256_METADATA_NAME]: _digest, ...given } = out.Metadata ?? {};
+      return { size: out.ContentLength ?? 0, metadata: decodeMetadata(given) };
     } catch (error) {
       // A HEAD answer has no body: a missing key and a missing bucket both read as 404.
       if (httpStatus(error) === 404) return undefined;
@@ -177,6 +214,98 @@ export class S3ArchiveStore implements ArchiveStore {
     return Math.max(this.partSizeBytes, Math.ceil(contentLength / MAX_PARTS / MiB) * MiB);
   }
 
+  /**
+   * What is under the key now: the object's size and recorded digest, 'absent', or
+   * 'unknown' when S3 will not say (403: without s3:ListBucket a missing key reads as
+   * forbidden) — then the conditional write decides alone.
+   */
+  private async probe(key: string, signal: AbortSignal | undefined): Promise<StoredObject | 'absent' | 'unknown'> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      const sha256 = out.Metadata?.[SHA256_METADATA_NAME];
+      return { size: out.ContentLength ?? 0, sha256: sha256 && SHA256_HEX.test(sha256) ? sha256 : undefined };
+    } catch (error) {
+      const status = httpStatus(error);
+      if (status === 404) return 'absent';
+      if (status === 403) return 'unknown';
+      throw error;
+    }
+  }
+
+  /**
+   * The client lib-storage talks through: before a request that would commit, the key
+   * is checked again (S3-compatible servers such as s3rver ignore If-None-Match), and
+   * a single PutObject, sent only once the whole body was read, records its digest.
+   */
+  private guardedClient(key: string, meter: BodyMeter, signal: AbortSignal | undefined): S3Client {
+    const client = this.client;
+    const send = async (command: unknown, ...rest: unknown[]): Promise<unknown> => {
+      const commits = command instanceof PutObjectCommand || command instanceof CompleteMultipartUploadCommand;
+      if (commits) {
+        if (command instanceof PutObjectCommand && meter.sha256 !== undefined) {
+          command.input.Metadata = { ...command.input.Metadata, [SHA256_METADATA_NAME]: meter.sha256 };
+        }
+        const now = await this.probe(key, signal);
+        if (typeof now === 'object') throw new KeyTaken(now);
+      }
+      return (client.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+    };
+    return new Proxy(client, {
+      get: (target, property) => (property === 'send' ? send : Reflect.get(target, property, target)),
+    });
+  }
+
+  /** The key was taken before anything was sent: same bytes are the archived result, others a conflict. */
+  private async settleTaken(key: string, meter: BodyMeter, existing: StoredObject, signal: AbortSignal | undefined): Promise<ArchivePutResult> {
+    if (await this.holdsSameBytes(key, meter, existing, signal)) return { location: this.describe(key), size: meter.bytes };
+    throw new ArchiveKeyConflictError(key);
+  }
+
+  /** S3 (412) or our own check refused the commit: another object got under the key first. */
+  private async settleAfterRefusedCommit(
+    key: string,
+    meter: BodyMeter,
+    refusal: unknown,
+    cleanupError: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<ArchivePutResult> {
+    let same = false;
+    try {
+      const existing = refusal instanceof KeyTaken ? refusal.existing : await this.probe(key, signal);
+      if (typeof existing === 'object') same = await this.holdsSameBytes(key, meter, existing, signal);
+    } catch (error) {
+      // A failed read proves nothing either way; a later attempt can compare.
+      const origin = signal?.aborted ? 'aborted' : 'store';
+      throw new ArchiveWriteError(`could not compare ${key} in s3://${this.bucket} with the object there: ${describeError(error)}`, key, origin, {
+        cause: error,
+        cleanupError,
+      });
+    }
+    if (same) return { location: this.describe(key), size: meter.bytes };
+    // After a 412 the key may read as gone again, or as forbidden: nothing proves the bytes equal.
+    throw new ArchiveKeyConflictError(key, { cause: refusal instanceof KeyTaken ? undefined : refusal, cleanupError });
+  }
+
+  /**
+   * Same size and same SHA-256. The digest is recorded only by a single PutObject (a
+   * multipart upload's metadata is fixed before its first byte); without it the stored
+   * bytes are read back and hashed — only ever for a key that is taken by an object of
+   * the very same size, which is how a retry after a crash looks.
+   */
+  private async holdsSameBytes(key: string, meter: BodyMeter, existing: StoredObject, signal: AbortSignal | undefined): Promise<boolean> {
+    if (meter.sha256 === undefined || existing.size !== meter.bytes) return false;
+    if (existing.sha256 !== undefined) return existing.sha256 === meter.sha256;
+    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+    if (!(out.Body instanceof Readable)) throw new Error('the response body is not a Node stream');
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of out.Body) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    return size === meter.bytes && hash.digest('hex') === meter.sha256;
+  }
+
   /** Returns the clean-up failure, if any: it is reported, never thrown in place of the put's own error. */
   private async abortMultipart(key: string, uploadId: string | undefined): Promise<unknown> {
     if (!uploadId) return undefined;
@@ -192,6 +321,30 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 }
 
+/** What probe() learns of an object under the key. */
+interface StoredObject {
+  size: number;
+  /** The digest a single PutObject recorded; absent on multipart objects and objects written by others. */
+  sha256?: string;
+}
+
+/** Thrown by the guarded client instead of sending a commit: the key was taken meanwhile. */
+class KeyTaken extends Error {
+  constructor(readonly existing: StoredObject) {
+    super('the archive key was taken before the commit');
+    this.name = 'KeyTaken';
+  }
+}
+
+/** S3's answer to If-None-Match on a taken key. (409 ConditionalRequestConflict, a race with another commit, is retryable.) */
+function isPreconditionFailed(error: unknown): boolean {
+  return errorName(error) === 'PreconditionFailed' || httpStatus(error) === 412;
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** A stand-in of the recorded digest's length, so that the metadata limit is checked before any byte is read. */
+const SHA256_PLACEHOLDER = '0'.repeat(64);
+
 /** Printable ASCII without edge spaces (HTTP trims them) passes as is. */
 const HEADER_SAFE = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
 const ENCODED_WORD = /^=\?UTF-8\?B\?([A-Za-z0-9+/]*={0,2})\?=$/i;
@@ -200,10 +353,10 @@ const ENCODED_WORD = /^=\?UTF-8\?B\?([A-Za-z0-9+/]*={0,2})\?=$/i;
  * Header values cannot carry non-ASCII text: such values (course names, topics)
  * become RFC 2047 encoded words, the form S3 itself uses for non-ASCII metadata.
  */
-export function encodeMetadata(metadata: Record<string, string>): Record<string, string> {
+export function encodeMetadata(metadata: Record<string, string>, options: { reserveSha256?: boolean } = {}): Record<string, string> {
   assertArchiveMetadata(metadata);
   const encoded: Record<string, string> = {};
-  let bytes = 0;
+  let bytes = options.reserveSha256 ? SHA256_METADATA_NAME.length + SHA256_PLACEHOLDER.length : 0;
   for (const [name, value] of Object.entries(metadata)) {
     const safe = HEADER_SAFE.test(value) && !value.startsWith('=?');
     const headerValue = safe ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;

@@ -109,7 +109,7 @@ export const FileUploadRequestedSchema = z.object({
   hostEmail: z.optional(z.string()),
   startTime: isoDateTime,
   file: RecordingFileSchema,
-  /** Where the file goes in the archive; deterministic, so a retry overwrites, never duplicates. */
+  /** Where the file goes in the archive; deterministic, so a retry finds its own object, never duplicates. An archived object is never replaced. */
   archiveKey: text(1, 1024),
   /** How many files of this RecordingAvailable (trigger + part) were accepted: RecordingArchived waits for all of them. */
   acceptedFileCount: z.int().check(z.positive()),

@@ -1,14 +1,18 @@
 /**
  * Port: the archive where recording files end up (an S3 bucket, or a folder on disk).
  *
- * The one promise every adapter keeps: an object appears under its final key only
+ * The promises every adapter keeps: an object appears under its final key only
  * when its body ended without error (and with the declared length, when one was
- * given). A failed put leaves nothing new under the key — an older object stays as
- * it was — and cleans up after itself (multipart upload, temporary file).
+ * given), and only if the key was free — an archived object is never replaced. A put
+ * whose bytes are already under the key (same size, same SHA-256) succeeds and
+ * leaves that object as it was, so a retry after a crash is harmless; one whose
+ * bytes differ is refused with ArchiveKeyConflictError. A failed put leaves nothing
+ * new under the key and cleans up after itself (multipart upload, temporary file).
  *
  * The rules every adapter must enforce identically (key shape, metadata names,
  * metering the body) live here too, so the adapters cannot drift apart.
  */
+import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ArchiverError } from '../errors';
 import type { ArchiveLocation } from '../events';
@@ -28,6 +32,7 @@ export interface ArchivePutInput {
   /**
    * Lower-case names ([a-z0-9-]), e.g. recording-id, file-id, course, recording-start.
    * Values may be any text; adapters that keep metadata encode what a header cannot carry.
+   * `sha256` is reserved: a store may record the body's digest under that name.
    */
   metadata: Record<string, string>;
   /** Aborting rejects the put with origin 'aborted'; nothing is committed. */
@@ -54,10 +59,14 @@ export interface ArchiveStore {
    */
   readonly keepsMetadata: boolean;
   /**
-   * Streams the body under the key, replacing any object there, and resolves once it
-   * is committed. Rejects with ArchiveInputError (before reading) for an invalid key,
-   * metadata or body, and with ArchiveWriteError when anything fails later; in both
-   * cases nothing new is under the key.
+   * Streams the body under the key, if the key is free, and resolves once it is
+   * committed. The body is always read to its end, so that a failing body is reported
+   * as such even when the key turns out to be taken. When the key already holds the
+   * same bytes, resolves as if it had written them; when it holds other bytes, rejects
+   * with ArchiveKeyConflictError and the object there stays as it was. Rejects with
+   * ArchiveInputError (before reading) for an invalid key, metadata or body, and with
+   * ArchiveWriteError when anything fails later; in every case nothing new is under
+   * the key.
    */
   put(input: ArchivePutInput): Promise<ArchivePutResult>;
   /** Size and metadata of the object under key, or undefined when there is none. */
@@ -91,6 +100,23 @@ export class ArchiveWriteError extends ArchiverError {
     this.retryable =
       options.retryable ?? (options.cause instanceof ArchiverError ? options.cause.retryable : true);
     this.cleanupError = options.cleanupError;
+  }
+}
+
+/**
+ * The key already holds an object with other bytes (another size or SHA-256), or one
+ * the store cannot prove equal: the put committed nothing and the object there is
+ * untouched. Never retryable: the same request names the same key. A subclass of
+ * ArchiveWriteError (origin 'store'), so callers that handle any failed put still do.
+ */
+export class ArchiveKeyConflictError extends ArchiveWriteError {
+  override readonly retryable = false;
+  constructor(key: string, options: { cause?: unknown; cleanupError?: unknown } = {}) {
+    super(`archive key already holds a different object: ${key}`, key, 'store', {
+      cause: options.cause,
+      retryable: false,
+      cleanupError: options.cleanupError,
+    });
   }
 }
 
@@ -136,6 +162,8 @@ export const MAX_METADATA_BYTES = 2048;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const METADATA_NAME = /^[a-z0-9][a-z0-9-]*$/;
+/** Where a store records the SHA-256 (lower-case hex) of the bytes it committed. */
+export const SHA256_METADATA_NAME = 'sha256';
 
 /**
  * Defense in depth: the key template's sanitizer already prevents all of these. A key
@@ -166,6 +194,7 @@ export function assertArchiveMetadata(metadata: Record<string, string>): void {
   let bytes = 0;
   for (const [name, value] of Object.entries(metadata)) {
     if (!METADATA_NAME.test(name)) throw new ArchiveInputError(`invalid metadata name ${JSON.stringify(name)}`);
+    if (name === SHA256_METADATA_NAME) throw new ArchiveInputError(`metadata name ${name} is reserved for the store`);
     if (typeof value !== 'string') throw new ArchiveInputError(`metadata ${name} is not a string`);
     bytes += Buffer.byteLength(name, 'utf8') + Buffer.byteLength(value, 'utf8');
   }
@@ -177,6 +206,8 @@ export interface BodyMeter {
   bytes: number;
   /** The first error the body itself raised (or the size check), as opposed to errors of the store. */
   bodyError?: unknown;
+  /** Lower-case hex SHA-256 of the whole body, when asked for; set only once the body ended and passed its checks. */
+  sha256?: string;
 }
 
 /**
@@ -185,9 +216,11 @@ export interface BodyMeter {
  * once, a shortfall at the end, so a short body is never committed), and records
  * which failures came from the body — errors thrown by the consumer of the iterable
  * are the store's. Aborting the signal destroys the body, so a stalled download
- * cannot hold the put. Call `release()` when the put is settled.
+ * cannot hold the put. With `hash`, the body's SHA-256 is computed on the way (a
+ * store that must record it or compare it before committing). Call `release()` when
+ * the put is settled.
  */
-export function meterPutBody(input: ArchivePutInput): {
+export function meterPutBody(input: ArchivePutInput, options: { hash?: boolean } = {}): {
   chunks: AsyncIterable<Buffer>;
   meter: BodyMeter;
   release(): void;
@@ -200,6 +233,7 @@ export function meterPutBody(input: ArchivePutInput): {
     throw new ArchiveInputError(`invalid contentLength ${contentLength}`);
   }
   const meter: BodyMeter = { bytes: 0 };
+  const hash = options.hash ? createHash('sha256') : undefined;
   // The body's errors reach us through the iterator below; until it starts (lib-storage
   // pulls later) this listener keeps an early error from crashing the process.
   body.on('error', ignore);
@@ -225,6 +259,7 @@ export function meterPutBody(input: ArchivePutInput): {
         if (contentLength !== undefined && meter.bytes > contentLength) {
           throw (meter.bodyError = new ArchiveBodySizeError(contentLength, meter.bytes, false));
         }
+        hash?.update(chunk);
         // The yield stays outside the inner try: an error thrown in here by the consumer is the store's.
         yield chunk;
       }
@@ -236,6 +271,7 @@ export function meterPutBody(input: ArchivePutInput): {
     if (contentLength !== undefined && meter.bytes !== contentLength) {
       throw (meter.bodyError = new ArchiveBodySizeError(contentLength, meter.bytes, true));
     }
+    if (hash) meter.sha256 = hash.digest('hex');
   }
 
   return {

@@ -8,6 +8,7 @@ import { ArchiveLocationSchema } from '../../shared/events';
 import {
   ArchiveBodySizeError,
   ArchiveInputError,
+  ArchiveKeyConflictError,
   ArchiveNotFoundError,
   ArchiveWriteError,
   type ArchivePutInput,
@@ -27,6 +28,17 @@ export interface ArchiveContractHarness {
   listKeys(prefix: string): Promise<string[]>;
   /** Remains of failed writes that the backend can show (temporary files); the contract wants none. */
   leftovers?(): Promise<string[]>;
+}
+
+export interface ArchiveContractOptions {
+  /**
+   * The backend commits atomically and itself refuses a taken name (link(2); S3 with
+   * If-None-Match), so concurrent puts of one key are decided by the backend. s3rver
+   * does neither: a CompleteMultipartUpload racing another is visible half-written
+   * and can interleave with it. Without this, the concurrent-put tests are not
+   * registered; the S3 suite plays the races with a client that answers as S3 does.
+   */
+  exclusiveCreate: boolean;
 }
 
 export const SAMPLE_METADATA = {
@@ -64,7 +76,7 @@ export const INVALID_KEYS = [
   `courses/${'a'.repeat(1020)}`,
 ];
 
-export function describeArchiveStoreContract(getHarness: () => ArchiveContractHarness): void {
+export function describeArchiveStoreContract(getHarness: () => ArchiveContractHarness, options: ArchiveContractOptions): void {
   let counter = 0;
   const freshPrefix = (label: string) => `contract/${++counter}-${label}`;
   const store = () => getHarness().store;
@@ -142,28 +154,97 @@ export function describeArchiveStoreContract(getHarness: () => ArchiveContractHa
       expect(await served(key)).toEqual({ sha256: generatedSha256(size, 'unknown'), size });
     });
 
-    test('a second put under the same key replaces the first: one object, the new bytes', async () => {
-      const prefix = freshPrefix('overwrite');
+  });
+
+  describe('a taken key: an archived object is never replaced', () => {
+    test.each([
+      ['of another size', 6 * MiB + 3, 3 * KiB],
+      ['of the same size, in one part', 3 * KiB, 3 * KiB],
+      ['of the same size, over a part', 6 * MiB + 3, 6 * MiB + 3],
+    ])('other bytes %s: ArchiveKeyConflictError naming the key, the first object intact', async (_label, firstSize, secondSize) => {
+      const prefix = freshPrefix('conflict');
       const key = `${prefix}/recording.mp4`;
+      await putGenerated(key, firstSize, 'first');
 
-      await putGenerated(key, 6 * MiB, 'first');
-      await putGenerated(key, 3 * KiB, 'second');
+      const error = await putGenerated(key, secondSize, 'second').then(
+        () => {
+          throw new Error('put resolved, expected a key conflict');
+        },
+        (e: unknown) => e,
+      );
 
-      expect(await served(key)).toEqual({ sha256: generatedSha256(3 * KiB, 'second'), size: 3 * KiB });
+      expect(error).toBeInstanceOf(ArchiveKeyConflictError);
+      expect(error).toMatchObject({ key, origin: 'store', retryable: false });
+      expect((error as Error).message).toBe(`archive key already holds a different object: ${key}`);
+      expect(await served(key)).toEqual({ sha256: generatedSha256(firstSize, 'first'), size: firstSize });
+      expect(await store().head(key)).toMatchObject({ size: firstSize });
       expect(await getHarness().listKeys(prefix)).toEqual([key]);
+      await expectNoLeftovers();
     });
 
-    test('concurrent puts under one key leave one whole object, never a mix', async () => {
-      const prefix = freshPrefix('concurrent');
-      const key = `${prefix}/recording.mp4`;
-      const size = 6 * MiB + 11;
+    test('other bytes of unknown length are refused the same way', async () => {
+      const prefix = freshPrefix('conflict-unknown-length');
+      const key = `${prefix}/audio.m4a`;
+      await putGenerated(key, 2 * KiB, 'first');
 
-      await Promise.all([putGenerated(key, size, 'left'), putGenerated(key, size, 'right')]);
+      const error: unknown = await store()
+        .put({ key, body: generatedBody({ size: 2 * KiB, seed: 'second' }), metadata: SAMPLE_METADATA })
+        .catch((e: unknown) => e);
 
-      const { sha256 } = await served(key);
-      expect([generatedSha256(size, 'left'), generatedSha256(size, 'right')]).toContain(sha256);
-      expect(await getHarness().listKeys(prefix)).toEqual([key]);
+      expect(error).toBeInstanceOf(ArchiveKeyConflictError);
+      expect(await served(key)).toEqual({ sha256: generatedSha256(2 * KiB, 'first'), size: 2 * KiB });
+      await expectNoLeftovers();
     });
+
+    test.each([
+      ['0 bytes', 0],
+      ['in one part', 3 * KiB],
+      ['over a part', 6 * MiB + 3],
+    ])('the same bytes again (%s) resolve as archived and leave the object as it was', async (_label, size) => {
+      const prefix = freshPrefix('same-bytes');
+      const key = `${prefix}/recording.mp4`;
+      const first = await putGenerated(key, size, 'same');
+
+      const again = await putGenerated(key, size, 'same');
+
+      expect(again).toEqual({ location: store().describe(key), size });
+      expect(again).toEqual(first);
+      expect(await served(key)).toEqual({ sha256: generatedSha256(size, 'same'), size });
+      expect(await getHarness().listKeys(prefix)).toEqual([key]);
+      await expectNoLeftovers();
+    });
+
+    if (options.exclusiveCreate) {
+      test('concurrent puts of other bytes under one key: one resolves and its object is there whole, the other conflicts', async () => {
+        const prefix = freshPrefix('concurrent');
+        const key = `${prefix}/recording.mp4`;
+        const size = 6 * MiB + 11;
+        const seeds = ['left', 'right'];
+
+        const settled = await Promise.allSettled(seeds.map((seed) => putGenerated(key, size, seed)));
+
+        const resolved = seeds.filter((_seed, i) => settled[i]!.status === 'fulfilled');
+        expect(resolved).toHaveLength(1);
+        expect(settled.find((outcome) => outcome.status === 'rejected')).toMatchObject({ reason: expect.any(ArchiveKeyConflictError) });
+        const { sha256 } = await served(key);
+        expect(resolved.map((seed) => generatedSha256(size, seed))).toContain(sha256);
+        expect(await getHarness().listKeys(prefix)).toEqual([key]);
+        await expectNoLeftovers();
+      });
+
+      test('concurrent puts of the same bytes under one key all resolve', async () => {
+        const prefix = freshPrefix('concurrent-same');
+        const key = `${prefix}/recording.mp4`;
+        const size = 6 * MiB + 11;
+
+        const results = await Promise.all([putGenerated(key, size, 'twin'), putGenerated(key, size, 'twin')]);
+
+        expect(results).toEqual([{ location: store().describe(key), size }, { location: store().describe(key), size }]);
+        expect(await served(key)).toEqual({ sha256: generatedSha256(size, 'twin'), size });
+        expect(await getHarness().listKeys(prefix)).toEqual([key]);
+        await expectNoLeftovers();
+      });
+    }
   });
 
   describe('a body that fails commits nothing', () => {
@@ -327,6 +408,7 @@ export function describeArchiveStoreContract(getHarness: () => ArchiveContractHa
       ['an upper-case name', { 'Recording-Id': 'x' }],
       ['a name with an underscore', { recording_id: 'x' }],
       ['more than 2 KiB', { topic: 'x'.repeat(2100) }],
+      ['the name sha256, which the stores reserve for the digest they record', { sha256: 'f'.repeat(64) }],
     ])('refuses metadata with %s, not retryable', async (_label, metadata) => {
       const prefix = freshPrefix('bad-metadata');
       const key = `${prefix}/recording.mp4`;

@@ -1,7 +1,8 @@
 /**
  * The folder archive store in a temporary directory: the shared contract, plus what
  * only a folder shows — the hidden .partial file beside the target while a body
- * streams, keys as paths, names S3 allows but a folder cannot hold, and bounded
+ * streams, keys as paths, names S3 allows but a folder cannot hold, a file already
+ * under the name left in place (not even replaced by equal bytes), and bounded
  * read-ahead.
  */
 import { mkdtemp, readdir, rm, stat, utimes, writeFile, mkdir } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { FolderArchiveStore, PARTIAL_SUFFIX } from '../../shared/adapters/archive-folder';
 import { ConfigError } from '../../shared/errors';
-import { ArchiveWriteError } from '../../shared/ports/archive-store';
+import { ArchiveKeyConflictError, ArchiveWriteError } from '../../shared/ports/archive-store';
 import { KiB, MiB, SAMPLE_METADATA, describeArchiveStoreContract } from './archive-contract';
 import { generatedBody, generatedSha256, sha256Of } from './generated-bytes';
 
@@ -58,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('FolderArchiveStore: the archive store contract', () => {
-  describeArchiveStoreContract(() => ({ store, listKeys, leftovers }));
+  describeArchiveStoreContract(() => ({ store, listKeys, leftovers }), { exclusiveCreate: true });
 });
 
 describe('FolderArchiveStore: on disk', () => {
@@ -130,6 +131,27 @@ describe('FolderArchiveStore: on disk', () => {
     expect(error).toMatchObject({ origin: 'store', retryable: false });
     expect(await leftovers()).toEqual([]);
     expect(await store.head(key)).toBeUndefined();
+  });
+
+  test.each([
+    ['other bytes', Buffer.from('a lesson recorded last week'), Buffer.from('another lesson, same name'), 'conflict'],
+    ['the same bytes', Buffer.from('a lesson recorded last week'), Buffer.from('a lesson recorded last week'), 'archived'],
+  ])('a file already under the name (%s) is never replaced: the same inode, the same bytes', async (label, existing, incoming, verdict) => {
+    const key = `disk/taken/${label.replace(/ /g, '-')}.mp4`;
+    const file = path.join(await mkdirp(root, 'disk', 'taken'), path.basename(key));
+    await writeFile(file, existing);
+    const before = await stat(file);
+
+    const outcome = await store.put({ key, body: Readable.from([incoming]), metadata: {} }).then(
+      (result) => result,
+      (error: unknown) => error,
+    );
+
+    expect(outcome).toEqual(verdict === 'conflict' ? expect.any(ArchiveKeyConflictError) : { location: store.describe(key), size: incoming.length });
+    const after = await stat(file);
+    expect([after.ino, after.nlink]).toEqual([before.ino, 1]);
+    expect(await sha256Of(await store.get(key))).toEqual(await sha256Of([existing]));
+    expect(await leftovers()).toEqual([]);
   });
 
   test('refuses to be built without a root', () => {

@@ -1,13 +1,16 @@
 /**
  * The S3 archive store against s3rver: the shared contract, plus what only S3 shows —
  * which requests a failed upload sends (never a Complete, always an abort), metadata
- * and encryption headers, bounded read-ahead, and the configuration limits.
+ * and encryption headers, the conditional commit and the key checks around it (S3's
+ * own refusals played by a client that fails the commit as S3 would), bounded
+ * read-ahead, and the configuration limits.
  */
-import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { PassThrough } from 'node:stream';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { S3ArchiveStore, decodeMetadata, encodeMetadata } from '../../shared/adapters/archive-s3';
 import { ConfigError } from '../../shared/errors';
-import { ArchiveInputError, ArchiveWriteError } from '../../shared/ports/archive-store';
+import { ArchiveInputError, ArchiveKeyConflictError, ArchiveWriteError } from '../../shared/ports/archive-store';
 import { createS3rverClient, startS3rver, type S3rverHandle } from '../support/s3rver';
 import { CONTRACT_PART_SIZE, KiB, MiB, SAMPLE_METADATA, describeArchiveStoreContract } from './archive-contract';
 import { failingAtEnd, generatedBody, generatedSha256, sha256Of } from './generated-bytes';
@@ -74,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('S3ArchiveStore (s3rver): the archive store contract', () => {
-  describeArchiveStoreContract(() => ({ store, listKeys }));
+  describeArchiveStoreContract(() => ({ store, listKeys }), { exclusiveCreate: false });
 });
 
 describe('S3ArchiveStore (s3rver): requests', () => {
@@ -134,14 +137,14 @@ describe('S3ArchiveStore (s3rver): requests', () => {
     expect(await store.head('requests/flaky.mp4')).toBeUndefined();
   });
 
-  test('a small failing body sends no request at all', async () => {
+  test('a small failing body sends nothing but the check of the key', async () => {
     const from = sent.length;
 
     await expect(
       store.put({ key: 'requests/small.mp4', body: failingAtEnd(generatedBody({ size: 4 * KiB, seed: 's' }), new Error('x')), metadata: {} }),
     ).rejects.toBeInstanceOf(ArchiveWriteError);
 
-    expect(commandsSince(from)).toEqual([]);
+    expect(commandsSince(from)).toEqual(['HeadObjectCommand']);
   });
 
   test('metadata travels as x-amz-meta headers, non-ASCII text as RFC 2047 encoded words; content type is kept', async () => {
@@ -155,6 +158,7 @@ describe('S3ArchiveStore (s3rver): requests', () => {
     expect(raw.Metadata).toEqual({
       ...SAMPLE_METADATA,
       topic: `=?UTF-8?B?${Buffer.from(metadata.topic).toString('base64')}?=`,
+      sha256: generatedSha256(10, 'm'),
     });
     expect((await store.head(key))?.metadata).toEqual(metadata);
   });
@@ -182,6 +186,182 @@ describe('S3ArchiveStore (s3rver): requests', () => {
     expect(error).toMatchObject({ origin: 'store', retryable: true });
     expect(((error as ArchiveWriteError).cause as Error).name).toBe('NoSuchBucket');
     expect(body.destroyed).toBe(true);
+  });
+});
+
+const s3Error = (name: string, status: number, message: string) =>
+  new S3ServiceException({ name, $fault: status >= 500 ? 'server' : 'client', $metadata: { httpStatusCode: status }, message });
+const preconditionFailed = () => s3Error('PreconditionFailed', 412, 'At least one of the pre-conditions you specified did not hold');
+
+/**
+ * A client on s3rver whose commit requests (PutObject, CompleteMultipartUpload) fail
+ * with `refusal()`, as real S3 answers If-None-Match on a taken key. With
+ * `hideKeyUntilRefused`, HeadObject answers 404 until the first refusal: another
+ * writer's object that appeared between the store's last check and its commit.
+ */
+function clientRefusingCommits(refusal: () => Error, options: { hideKeyUntilRefused?: boolean } = {}): S3Client {
+  const client = createS3rverClient(s3.endpoint);
+  recordRequests(client);
+  let hidden = options.hideKeyUntilRefused ?? false;
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = context.commandName;
+      if (command === 'HeadObjectCommand' && hidden) throw s3Error('NotFound', 404, 'Not Found');
+      if (command === 'PutObjectCommand' || command === 'CompleteMultipartUploadCommand') {
+        hidden = false;
+        throw refusal();
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'refuseCommits' },
+  );
+  return client;
+}
+
+async function waitFor(probe: () => boolean, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    if (probe()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const rejection = (put: Promise<unknown>) =>
+  put.then(
+    () => {
+      throw new Error('put resolved, expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+
+describe('S3ArchiveStore: a taken key', () => {
+  test.each([
+    ['the PutObject of a small body', 3 * KiB, 'PutObjectCommand'],
+    ['the CompleteMultipartUpload', 6 * MiB, 'CompleteMultipartUploadCommand'],
+  ])('%s carries If-None-Match: *, so that S3 itself refuses a taken key', async (_label, size, command) => {
+    const from = sent.length;
+
+    await store.put({ key: `taken/if-none-match-${size}.mp4`, body: generatedBody({ size, seed: 'inm' }), contentLength: size, metadata: {} });
+
+    const commits = sent.slice(from).filter((request) => request.command === command);
+    expect(commits).toHaveLength(1);
+    expect(commits[0]!.headers['if-none-match']).toBe('*');
+    expect(commits[0]!.status).toBe(200);
+  });
+
+  test.each([
+    ['the PutObject of a small body', 3 * KiB, false],
+    ['the CompleteMultipartUpload', 6 * MiB, true],
+  ])('412 PreconditionFailed on %s is an ArchiveKeyConflictError; nothing is stored', async (_label, size, multipart) => {
+    const client = clientRefusingCommits(preconditionFailed);
+    const refusing = new S3ArchiveStore({ client, bucket: s3.bucket, partSizeBytes: 5 * MiB, queueSize: 2 });
+    const key = `taken/refused-${size}.mp4`;
+    const from = sent.length;
+
+    const error = await rejection(refusing.put({ key, body: generatedBody({ size, seed: 'refused' }), contentLength: size, metadata: {} }));
+    client.destroy();
+
+    expect(error).toBeInstanceOf(ArchiveKeyConflictError);
+    expect(error).toMatchObject({ key, origin: 'store', retryable: false, message: `archive key already holds a different object: ${key}` });
+    expect(((error as ArchiveKeyConflictError).cause as Error).name).toBe('PreconditionFailed');
+    // The multipart upload is aborted; s3rver's 405 to that stays a clean-up note, not the result.
+    expect(commandsSince(from).includes('AbortMultipartUploadCommand')).toBe(multipart);
+    expect((error as ArchiveKeyConflictError).cleanupError).toEqual(multipart ? expect.objectContaining({ $metadata: expect.objectContaining({ httpStatusCode: 405 }) }) : undefined);
+    expect(await store.head(key)).toBeUndefined();
+  });
+
+  test.each([
+    ['in one part (its recorded SHA-256 compared)', 3 * KiB],
+    ['over a part (read back and hashed)', 6 * MiB + 5],
+  ])('412 because another put committed the same bytes first, %s, is the archived result', async (_label, size) => {
+    const key = `taken/raced-same-${size}.mp4`;
+    await store.put({ key, body: generatedBody({ size, seed: 'raced' }), contentLength: size, metadata: {} });
+    const client = clientRefusingCommits(preconditionFailed, { hideKeyUntilRefused: true });
+    const racing = new S3ArchiveStore({ client, bucket: s3.bucket, partSizeBytes: 5 * MiB, queueSize: 2 });
+
+    const result = await racing.put({ key, body: generatedBody({ size, seed: 'raced' }), contentLength: size, metadata: {} });
+    client.destroy();
+
+    expect(result).toEqual({ location: store.describe(key), size });
+    expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(size, 'raced'), size });
+  });
+
+  test('412 because another put committed other bytes first is a conflict, and those bytes stay', async () => {
+    const key = 'taken/raced-other.mp4';
+    await store.put({ key, body: generatedBody({ size: 3 * KiB, seed: 'winner' }), metadata: {} });
+    const client = clientRefusingCommits(preconditionFailed, { hideKeyUntilRefused: true });
+    const racing = new S3ArchiveStore({ client, bucket: s3.bucket, partSizeBytes: 5 * MiB, queueSize: 2 });
+
+    const error = await rejection(racing.put({ key, body: generatedBody({ size: 3 * KiB, seed: 'loser' }), metadata: {} }));
+    client.destroy();
+
+    expect(error).toBeInstanceOf(ArchiveKeyConflictError);
+    expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(3 * KiB, 'winner'), size: 3 * KiB });
+  });
+
+  test('409 ConditionalRequestConflict (a commit racing another) is a retryable write error, not a conflict', async () => {
+    const client = clientRefusingCommits(() => s3Error('ConditionalRequestConflict', 409, 'A conflicting conditional operation is in progress'));
+    const racing = new S3ArchiveStore({ client, bucket: s3.bucket, partSizeBytes: 5 * MiB, queueSize: 2 });
+    const key = 'taken/409.mp4';
+    const from = sent.length;
+
+    const error = await rejection(racing.put({ key, body: generatedBody({ size: 6 * MiB, seed: '409' }), metadata: {} }));
+    client.destroy();
+
+    expect(error).toBeInstanceOf(ArchiveWriteError);
+    expect(error).not.toBeInstanceOf(ArchiveKeyConflictError);
+    expect(error).toMatchObject({ origin: 'store', retryable: true });
+    expect(((error as ArchiveWriteError).cause as Error).name).toBe('ConditionalRequestConflict');
+    expect(commandsSince(from)).toContain('AbortMultipartUploadCommand');
+    expect(await store.head(key)).toBeUndefined();
+  });
+
+  test('a key taken before the put is found by HeadObject (s3rver ignores If-None-Match): nothing is uploaded', async () => {
+    const key = 'taken/before.mp4';
+    await store.put({ key, body: generatedBody({ size: 6 * MiB + 3, seed: 'first' }), metadata: {} });
+    const from = sent.length;
+
+    const error = await rejection(store.put({ key, body: generatedBody({ size: 6 * MiB + 3, seed: 'second' }), metadata: {} }));
+
+    expect(error).toBeInstanceOf(ArchiveKeyConflictError);
+    // Same size, no recorded digest (a multipart object): the stored bytes were read back to compare.
+    expect(commandsSince(from)).toEqual(['HeadObjectCommand', 'GetObjectCommand']);
+    expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(6 * MiB + 3, 'first'), size: 6 * MiB + 3 });
+  });
+
+  test.each([
+    ['in one part: by its recorded SHA-256', 3 * KiB, ['HeadObjectCommand']],
+    ['over a part: read back', 6 * MiB + 3, ['HeadObjectCommand', 'GetObjectCommand']],
+  ])('the same bytes under a taken key are compared, never uploaded again (%s)', async (_label, size, expected) => {
+    const key = `taken/same-${size}.mp4`;
+    await store.put({ key, body: generatedBody({ size, seed: 'same' }), contentLength: size, metadata: {} });
+    const from = sent.length;
+
+    await store.put({ key, body: generatedBody({ size, seed: 'same' }), contentLength: size, metadata: {} });
+
+    expect(commandsSince(from)).toEqual(expected);
+  });
+
+  test('a key taken while the body streams is found before the commit: no CompleteMultipartUpload, the upload aborted, the other object intact', async () => {
+    const key = 'taken/while-streaming.mp4';
+    const intruder = createS3rverClient(s3.endpoint);
+    const from = sent.length;
+    const body = new PassThrough();
+
+    const put = rejection(store.put({ key, body, contentLength: 12 * MiB, metadata: {} }));
+    body.write(Buffer.alloc(6 * MiB, 1));
+    await waitFor(() => sent.slice(from).some((r) => r.command === 'UploadPartCommand' && r.status === 200), 'the first part to be uploaded');
+    await intruder.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: 'another writer' }));
+    intruder.destroy();
+    body.end(Buffer.alloc(6 * MiB, 2));
+    const error = await put;
+
+    expect(error).toBeInstanceOf(ArchiveKeyConflictError);
+    const commands = commandsSince(from);
+    expect(commands).not.toContain('CompleteMultipartUploadCommand');
+    expect(commands).toContain('AbortMultipartUploadCommand');
+    expect((error as ArchiveKeyConflictError).cleanupError).toMatchObject({ $metadata: { httpStatusCode: 405 } });
+    expect(await sha256Of(await store.get(key))).toEqual(await sha256Of([Buffer.from('another writer')]));
   });
 });
 

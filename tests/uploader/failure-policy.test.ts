@@ -1,6 +1,6 @@
-import { ArchiveInputError, ArchiveWriteError } from '../../shared/ports/archive-store';
+import { ArchiveInputError, ArchiveKeyConflictError, ArchiveWriteError } from '../../shared/ports/archive-store';
 import { DownloadHttpError, DownloadNetworkError, ForeignHostError, NotMediaError, OAuthError, SizeMismatchError } from '../../shared/ports/zoom-client';
-import { decide, rootCause, type AttemptHistory } from '../../services/uploader/failure-policy';
+import { codeOf, decide, rootCause, type AttemptHistory } from '../../services/uploader/failure-policy';
 
 const options = { maxAttempts: 5, backoff: { baseMs: 100, maxMs: 1000, random: () => 0.5 }, maxRetryAfterMs: 10_000 };
 const history = (attempts: number, byCode: AttemptHistory['byCode'] = {}): AttemptHistory => ({ attempts, byCode });
@@ -32,6 +32,22 @@ describe('failure policy', () => {
     const storeError = new ArchiveWriteError('S3 refused', 'k', 'store', { cause: new Error('503') });
     expect(rootCause(storeError)).toBe(storeError);
     expect(decide(storeError, history(1), options)).toMatchObject({ action: 'retry' });
+  });
+
+  it('fails a key conflict at once, not retryable, with the key in the reason: the same request names the same key', () => {
+    const key = 'courses/MAQ101/speaker_view.mp4';
+    const conflict = new ArchiveKeyConflictError(key);
+
+    expect(rootCause(conflict)).toBe(conflict);
+    expect(codeOf(conflict)).toBe('key_conflict');
+    for (const attempts of [1, 2]) {
+      expect(decide(conflict, history(attempts, { key_conflict: attempts }), options)).toEqual({
+        action: 'fail',
+        code: 'key_conflict',
+        reason: `archive key already holds a different object: ${key}`,
+        retryable: false,
+      });
+    }
   });
 
   it('never puts a query string (a signed URL credential) into a reason', () => {
