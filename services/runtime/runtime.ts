@@ -59,7 +59,7 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
   bus.subscribe(auditConsumer({ auditLog, logger }));
 
   const sweep = () =>
-    recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: config.uploader.leaseMs }).catch((error: unknown) =>
+    recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: config.uploader.leaseMs, maxRedrives: config.uploader.maxRedrives }).catch((error: unknown) =>
       logger.warn('recovery sweep failed; will try again', { error: error instanceof Error ? error.message : String(error) }),
     );
   await sweep();

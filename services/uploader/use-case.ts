@@ -5,6 +5,11 @@
  * and the recovery sweep re-drives it. Publishing FileUploaded comes before marking
  * the ledger entry uploaded, so a crash between the two repeats the (idempotent)
  * announcement rather than losing it.
+ *
+ * Time: each attempt is bounded by `transferTimeoutMs`; a Lambda invocation also has
+ * one `deadlineAt` for all its attempts and back-off waits together. Before it, the run
+ * stops, hands the file back with a note (the recovery sweep re-drives it and counts
+ * that), and returns `deadline` — rather than being killed with no outcome recorded.
  */
 import { randomUUID } from 'node:crypto';
 import type { TokenSealer } from '../../shared/crypto/token-seal';
@@ -19,7 +24,7 @@ import {
 import type { AppLogger } from '../../shared/logger';
 import type { ArchiveStore } from '../../shared/ports/archive-store';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
-import { ledgerGroupKey, type LedgerEntry, type UploadLedger } from '../../shared/ports/upload-ledger';
+import { LedgerRefusedError, ledgerGroupKey, type LedgerEntry, type UploadLedger } from '../../shared/ports/upload-ledger';
 import { DownloadNetworkError, type DownloadTokenSource, type ZoomDownloader } from '../../shared/ports/zoom-client';
 import { sleep } from '../../shared/retry';
 import { codeOf, decide, describeError, rootCause, type AttemptHistory, type PolicyOptions } from './failure-policy';
@@ -41,6 +46,13 @@ export interface UploaderDeps {
   policy: PolicyOptions;
   /** Give up an attempt that takes longer than this (a slow drip). */
   transferTimeoutMs: number;
+  /**
+   * Absolute end (epoch ms, on `now`'s clock) of this run: every attempt and back-off
+   * wait together. The Lambda handler sets it from the invocation's remaining time
+   * minus a margin to record the outcome. Absent on one machine: a run has no end
+   * there, only each attempt's `transferTimeoutMs`.
+   */
+  deadlineAt?: number;
   /** Aborted on shutdown: the transfer stops and the lease is released for another run. */
   shutdown?: AbortSignal;
 }
@@ -51,6 +63,8 @@ export type UploadOutcome =
   | { outcome: 'in_progress_elsewhere'; entry: LedgerEntry }
   | { outcome: 'failed'; code: FailureCode; retryable: boolean; attempts: number }
   | { outcome: 'released' }
+  /** Stopped before the run's deadline; the file was handed back with a note for the recovery sweep. */
+  | { outcome: 'deadline'; attempts: number }
   | { outcome: 'lease_lost' };
 
 const FILE_UPLOADED_VERSION = 1 as const;
@@ -59,17 +73,27 @@ export async function uploadFile(event: ParsedEvent<typeof DetailType.FileUpload
   const request = event.detail;
   const log = { correlationId: request.metadata.correlationId, recordingId: request.recordingId, fileId: request.file.fileId, key: request.archiveKey };
   const groupKey = announcementGroup(request);
-  await deps.ledger.register({
-    fileId: request.file.fileId,
-    recordingId: request.recordingId,
-    groupKey,
-    groupSize: request.acceptedFileCount,
-    course: request.course,
-    archiveKey: request.archiveKey,
-    expectedSize: request.file.fileSize,
-    request,
-    now: deps.now(),
-  });
+  try {
+    await deps.ledger.register({
+      fileId: request.file.fileId,
+      recordingId: request.recordingId,
+      groupKey,
+      groupSize: request.acceptedFileCount,
+      course: request.course,
+      archiveKey: request.archiveKey,
+      expectedSize: request.file.fileSize,
+      request,
+      now: deps.now(),
+    });
+  } catch (error) {
+    // Retrying the delivery would be refused the same way, and end in a dead-letter
+    // queue where no one looks: report the file as failed, visibly, instead.
+    if (!(error instanceof LedgerRefusedError)) throw error;
+    const decision = { code: 'ledger_refused' as const, reason: error.message, retryable: false };
+    await deps.publisher.publish([fileUploadFailed(event, decision, 0)]);
+    deps.logger.error('the ledger refused to record the file; reported as failed', { ...log, reason: error.message });
+    return { outcome: 'failed', code: decision.code, retryable: false, attempts: 0 };
+  }
 
   const owner = `${deps.instanceId}:${randomUUID()}`;
   const claim = await deps.ledger.claim(request.file.fileId, owner, deps.leaseMs, deps.now());
@@ -105,10 +129,29 @@ async function transferWithRetries(
   let freshOAuth = false;
   const started = deps.now();
 
+  let lastCode: FailureCode | undefined;
+  const stopAtDeadline = async (): Promise<UploadOutcome> => {
+    const note = {
+      code: 'deadline' as const,
+      message: `stopped before the run's deadline after ${history.attempts} attempt(s)${lastCode ? ` (last: ${lastCode})` : ''}; the recovery sweep re-drives it`,
+      retryable: true,
+    };
+    if (!(await deps.ledger.release(fileId, owner, deps.now(), note))) {
+      deps.logger.warn('deadline reached, and the lease was lost before it: another run owns the file now', log);
+      return { outcome: 'lease_lost' };
+    }
+    deps.logger.warn('deadline reached: transfer stopped, lease released with a note for the recovery sweep', { ...log, attempts: history.attempts, lastCode });
+    return { outcome: 'deadline', attempts: history.attempts };
+  };
+
   for (;;) {
+    const left = timeLeft(deps);
+    if (left <= 0) return stopAtDeadline();
     history.attempts++;
-    const deadline = AbortSignal.timeout(deps.transferTimeoutMs);
-    const signal = AbortSignal.any([leaseSignal, deadline, ...(deps.shutdown ? [deps.shutdown] : [])]);
+    const attemptTimeout = AbortSignal.timeout(deps.transferTimeoutMs);
+    // The run's deadline, when it comes before the attempt's own limit, cuts the attempt too.
+    const runDeadline = left < deps.transferTimeoutMs ? AbortSignal.timeout(left) : undefined;
+    const signal = AbortSignal.any([leaseSignal, attemptTimeout, ...(runDeadline ? [runDeadline] : []), ...(deps.shutdown ? [deps.shutdown] : [])]);
     let usedToken: { token: string; source: 'webhook' | 'oauth' } | undefined;
     let result: TransferResult;
     try {
@@ -124,11 +167,14 @@ async function transferWithRetries(
         deps.logger.warn('lease lost during the transfer; another run owns the file now', log);
         return { outcome: 'lease_lost' };
       }
-      // Whatever the stream reported when the deadline cut it, the reason is the deadline.
-      const error = deadline.aborted
+      // The attempt the deadline cut has no failure of its own: the note keeps the previous one's.
+      if (runDeadline?.aborted) return stopAtDeadline();
+      // Whatever the stream reported when the timeout cut it, the reason is the timeout.
+      const error = attemptTimeout.aborted
         ? new DownloadNetworkError(`transfer took longer than ${deps.transferTimeoutMs} ms`, { cause: thrown, timeout: true })
         : rootCause(thrown);
       const code = codeOf(error);
+      lastCode = code;
       history.byCode[code] = (history.byCode[code] ?? 0) + 1;
       if (code === 'unauthorized' && usedToken?.source === 'oauth') deps.tokens.invalidateOAuth(usedToken.token);
       const decision = decide(error, history, deps.policy);
@@ -139,6 +185,8 @@ async function transferWithRetries(
         return { outcome: 'failed', code: decision.code, retryable: decision.retryable, attempts: history.attempts };
       }
       freshOAuth ||= decision.freshOAuthToken;
+      // A wait that would end past the deadline leaves no time for another attempt: stop now.
+      if (decision.delayMs >= timeLeft(deps)) return stopAtDeadline();
       await sleep(decision.delayMs);
       continue;
     }
@@ -170,6 +218,11 @@ async function finishUpload(
   deps.logger.info('file archived', { ...log, bytes: result.size, sha256: result.sha256, ...stats });
   await announceIfGroupComplete(event, deps, groupKey);
   return { outcome: 'uploaded', result, attempts: stats.attempts };
+}
+
+/** Milliseconds until the run's deadline; Infinity without one (one machine). */
+function timeLeft(deps: UploaderDeps): number {
+  return deps.deadlineAt === undefined ? Infinity : deps.deadlineAt - deps.now();
 }
 
 /** The files announced together by RecordingArchived: those of one RecordingAvailable (trigger + part). */

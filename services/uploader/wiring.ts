@@ -3,6 +3,7 @@
  * Lambda handler and the single-machine runtime; only the store, the ledger and the
  * publisher differ between them.
  */
+import { sealingSecretFrom } from '../../shared/crypto/token-seal';
 import { randomUUID } from 'node:crypto';
 import { ZoomHttpDownloader } from '../../shared/adapters/zoom-download';
 import { ZoomOAuthTokenSource } from '../../shared/adapters/zoom-oauth';
@@ -27,7 +28,8 @@ export interface UploaderWiring {
 
 export function createUploaderDeps(wiring: UploaderWiring): UploaderDeps {
   const { settings, secrets } = wiring;
-  const sealingSecret = secrets.TOKEN_SEALING_SECRET ?? secrets.ZOOM_WEBHOOK_SECRET_TOKEN;
+  // The same rule as the webhook's (which seals): a drift would silently send every upload to OAuth.
+  const sealingSecret = sealingSecretFrom(secrets);
   return {
     ledger: wiring.ledger,
     store: wiring.store,

@@ -1,7 +1,8 @@
 /**
  * Lambda entry point (Function URL). Builds clients once per container; the Zoom
- * secret is read from Secrets Manager at the first request and cached. Every request
- * goes to the same Hono app the single-machine server uses.
+ * secret is read from Secrets Manager at the first request, reused for a few minutes
+ * and never kept while the webhook cannot use it. Every request goes to the same Hono
+ * app the single-machine server uses.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -9,7 +10,7 @@ import type { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { DynamoDbDeliveryGuard } from '../../shared/adapters/delivery-guard-dynamodb';
 import { EventBridgePublisher } from '../../shared/adapters/eventbridge-publisher';
-import { secretsFromEnv, secretsManagerLoader } from '../../shared/config/secrets';
+import { secretsFromEnv, secretsManagerLoader, type ZoomSecrets } from '../../shared/config/secrets';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import { createLogger } from '../../shared/logger';
 import { loadWebhookConfig } from './config';
@@ -24,28 +25,30 @@ if (!ledgerTableName) throw new Error('LEDGER_TABLE_NAME is required');
 const deliveries = new DynamoDbDeliveryGuard({ client: new DynamoDBClient({}), tableName: ledgerTableName });
 const logger = createLogger('webhook');
 const secretsArn = process.env.ZOOM_SECRETS_ARN;
-const loadSecrets = secretsArn ? secretsManagerLoader(secretsArn) : async () => secretsFromEnv(process.env);
 
-let app: Promise<Hono> | undefined;
-function getApp(): Promise<Hono> {
-  app ??= loadSecrets()
-    .then((secrets) => {
-      const config = loadWebhookConfig({ ...process.env, ...secrets });
-      return createWebhookApp({
-        secretToken: config.secretToken,
-        maxSkewSeconds: config.maxSkewSeconds,
-        sealer: new TokenSealer(config.sealingSecret),
-        deliveries,
-        publisher,
-        logger,
-        now: () => new Date(),
-      });
-    })
-    .catch((error: unknown) => {
-      app = undefined;
-      throw error;
-    });
-  return app;
+/** The webhook's own check (a missing secret token, a short sealing secret) runs before the secret is kept. */
+const buildApp = (secrets: ZoomSecrets): Hono => {
+  const config = loadWebhookConfig({ ...process.env, ...secrets });
+  return createWebhookApp({
+    secretToken: config.secretToken,
+    maxSkewSeconds: config.maxSkewSeconds,
+    sealer: new TokenSealer(config.sealingSecret),
+    deliveries,
+    publisher,
+    logger,
+    now: () => new Date(),
+  });
+};
+
+/** Re-reads the secret every few minutes (a rotation takes effect); the same app while it is unchanged. */
+let getApp: (() => Promise<Hono>) | undefined;
+function appLoader(): () => Promise<Hono> {
+  if (secretsArn) return secretsManagerLoader(secretsArn, { validate: buildApp });
+  const app = buildApp(secretsFromEnv(process.env));
+  return async () => app;
 }
 
-export const handler: ReturnType<typeof handle> = async (event, context) => handle(await getApp())(event, context);
+export const handler: ReturnType<typeof handle> = async (event, context) => {
+  getApp ??= appLoader();
+  return handle(await getApp())(event, context);
+};

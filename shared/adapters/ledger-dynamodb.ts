@@ -27,6 +27,7 @@ import { ArchiverError } from '../errors';
 import {
   LedgerEntryNotFoundError,
   LedgerInputError,
+  LedgerRefusedError,
   LedgerStoreError,
   assertLeaseMs,
   storableRequest,
@@ -37,6 +38,7 @@ import {
   type LedgerResult,
   type LedgerState,
   type ListOptions,
+  type RecoverySnapshot,
   type RegisterInput,
   type TransferCheckpoint,
   type UploadLedger,
@@ -153,11 +155,13 @@ export class DynamoDbUploadLedger implements UploadLedger {
       state: 'requested',
       attempts: 0,
       duplicates: 0,
+      redrives: 0,
       createdAt: input.now,
       updatedAt: input.now,
     };
     const K = LEDGER_KEYS;
     const created = await this.conditional('register', {
+      refusedAs: input.fileId,
       TableName: this.tableName,
       Item: {
         ...entry,
@@ -182,7 +186,7 @@ export class DynamoDbUploadLedger implements UploadLedger {
       const claimed = await this.update('claim', fileId, {
         UpdateExpression:
           'SET #state = :uploading, #leaseOwner = :owner, #leaseExpiresAt = :expires, #updatedAt = :now, ' +
-          '#statePk = :statePk, #stateSk = :now ADD #attempts :one',
+          '#statePk = :statePk, #stateSk = :now ADD #attempts :one REMOVE #interruptedAt',
         ConditionExpression:
           'attribute_exists(#pk) AND (#state IN (:requested, :failed) OR (#state = :uploading AND #leaseExpiresAt <= :now))',
         ExpressionAttributeValues: {
@@ -252,7 +256,17 @@ export class DynamoDbUploadLedger implements UploadLedger {
     );
   }
 
-  async release(fileId: string, owner: string, now: number): Promise<boolean> {
+  async release(fileId: string, owner: string, now: number, interruption?: LedgerError): Promise<boolean> {
+    if (interruption) {
+      return this.ownerUpdate(
+        'release',
+        fileId,
+        owner,
+        now,
+        'SET #state = :requested, #statePk = :statePk, #lastError = :error, #interruptedAt = :now REMOVE #leaseOwner, #leaseExpiresAt',
+        { ':requested': 'requested', ':statePk': statePk('requested'), ':error': interruption },
+      );
+    }
     return this.ownerUpdate(
       'release',
       fileId,
@@ -261,6 +275,37 @@ export class DynamoDbUploadLedger implements UploadLedger {
       'SET #state = :requested, #statePk = :statePk REMOVE #leaseOwner, #leaseExpiresAt',
       { ':requested': 'requested', ':statePk': statePk('requested') },
     );
+  }
+
+  async noteRedrive(seen: RecoverySnapshot, counted: boolean, now: number): Promise<boolean> {
+    // ADD creates the counter on items written before it existed.
+    const updated = await this.update(
+      'noteRedrive',
+      seen.fileId,
+      {
+        UpdateExpression:
+          'SET #state = :requested, #statePk = :statePk, #updatedAt = :now, #stateSk = :now ' +
+          'ADD #redrives :add REMOVE #leaseOwner, #leaseExpiresAt, #interruptedAt',
+        ...asSeenAndAbandoned(seen, now, { ':requested': 'requested', ':statePk': statePk('requested'), ':add': counted ? 1 : 0 }),
+      },
+      'NONE',
+    );
+    return updated !== undefined;
+  }
+
+  async failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number): Promise<boolean> {
+    const updated = await this.update(
+      'failAbandoned',
+      seen.fileId,
+      {
+        UpdateExpression:
+          'SET #state = :failed, #statePk = :statePk, #lastError = :error, #updatedAt = :now, #stateSk = :now ' +
+          'REMOVE #leaseOwner, #leaseExpiresAt, #interruptedAt',
+        ...asSeenAndAbandoned(seen, now, { ':failed': 'failed', ':statePk': statePk('failed'), ':error': error }),
+      },
+      'NONE',
+    );
+    return updated !== undefined;
   }
 
   async get(fileId: string): Promise<LedgerEntry | undefined> {
@@ -389,13 +434,17 @@ export class DynamoDbUploadLedger implements UploadLedger {
     }
   }
 
-  /** A conditional PutItem: true when written, false when the condition failed. */
-  private async conditional(operation: string, input: PutCommandInput): Promise<boolean> {
+  /**
+   * A conditional PutItem: true when written, false when the condition failed. With
+   * `refusedAs` (a file id), DynamoDB refusing the item itself is a LedgerRefusedError.
+   */
+  private async conditional(operation: string, { refusedAs, ...input }: PutCommandInput & { refusedAs?: string }): Promise<boolean> {
     try {
       await this.documents.send(new PutCommand(input));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
+      if (refusedAs !== undefined && isValidationFailure(error)) throw refusedItem(refusedAs, error);
       throw toStoreError(operation, error);
     }
   }
@@ -474,6 +523,8 @@ function toEntry(item: Record<string, unknown>): LedgerEntry {
     state: stored.state,
     attempts: stored.attempts ?? 0,
     duplicates: stored.duplicates ?? 0,
+    redrives: stored.redrives ?? 0,
+    interruptedAt: stored.interruptedAt,
     leaseOwner: stored.leaseOwner,
     leaseExpiresAt: stored.leaseExpiresAt,
     lastError: stored.lastError,
@@ -535,6 +586,48 @@ export function decodeCheckpointParts(bytes: Uint8Array): CheckpointPart[] {
 
 function isConditionFailure(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * The recovery sweep's condition: the item is as the sweep read it (a claim, renew,
+ * release or another sweep would have changed state, attempts, redrives or
+ * updatedAt) and still abandoned. Items written before `redrives` existed lack it.
+ */
+function asSeenAndAbandoned(
+  seen: RecoverySnapshot,
+  now: number,
+  values: Record<string, unknown>,
+): Pick<UpdateCommandInput, 'ConditionExpression' | 'ExpressionAttributeValues'> {
+  const redrives = seen.redrives === 0 ? '(attribute_not_exists(#redrives) OR #redrives = :seenRedrives)' : '#redrives = :seenRedrives';
+  return {
+    ConditionExpression:
+      `#state = :seenState AND #attempts = :seenAttempts AND ${redrives} AND #updatedAt = :seenUpdatedAt ` +
+      'AND (#state = :requestedState OR (#state = :uploadingState AND #leaseExpiresAt <= :now))',
+    ExpressionAttributeValues: {
+      ...values,
+      ':seenState': seen.state,
+      ':seenAttempts': seen.attempts,
+      ':seenRedrives': seen.redrives,
+      ':seenUpdatedAt': seen.updatedAt,
+      ':requestedState': 'requested',
+      ':uploadingState': 'uploading',
+      ':now': now,
+    },
+  };
+}
+
+/** DynamoDB's answer to an item it will not store: over 400 KB, or an attribute value it does not accept. */
+function isValidationFailure(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'ValidationException';
+}
+
+/**
+ * DynamoDB's validation messages name the rule ("Item size has exceeded the maximum
+ * allowed size"), not the item; a query string is cut anyway, as in every reason.
+ */
+function refusedItem(fileId: string, error: unknown): LedgerRefusedError {
+  const message = error instanceof Error ? error.message.replace(/\?\S*/g, '?…').slice(0, 300) : 'no message';
+  return new LedgerRefusedError(fileId, `the ledger refused file ${fileId}: DynamoDB answered ValidationException: ${message}`, { cause: error });
 }
 
 const RETRYABLE_ERROR_NAMES = new Set([

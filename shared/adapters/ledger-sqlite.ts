@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { ArchiverError } from '../errors';
 import {
   LedgerEntryNotFoundError,
+  LedgerRefusedError,
   LedgerStoreError,
   assertLeaseMs,
   storableRequest,
@@ -17,6 +18,7 @@ import {
   type LedgerResult,
   type LedgerState,
   type ListOptions,
+  type RecoverySnapshot,
   type RegisterInput,
   type TransferCheckpoint,
   type UploadLedger,
@@ -43,6 +45,8 @@ interface Row {
   state: LedgerState;
   attempts: number;
   duplicates: number;
+  redrives: number;
+  interrupted_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
   last_error: string | null;
@@ -65,6 +69,8 @@ CREATE TABLE IF NOT EXISTS ${SQLITE_LEDGER_TABLE} (
   state TEXT NOT NULL CHECK (state IN ('requested', 'uploading', 'uploaded', 'failed')),
   attempts INTEGER NOT NULL DEFAULT 0,
   duplicates INTEGER NOT NULL DEFAULT 0,
+  redrives INTEGER NOT NULL DEFAULT 0,
+  interrupted_at INTEGER,
   lease_owner TEXT,
   lease_expires_at INTEGER,
   last_error TEXT,
@@ -83,8 +89,20 @@ CREATE TABLE IF NOT EXISTS ${SQLITE_ANNOUNCEMENT_TABLE} (
 ) STRICT;
 `;
 
+/**
+ * Columns added after the first release: a ledger file written by an earlier version
+ * gets them when it is opened (CREATE TABLE IF NOT EXISTS leaves an existing table as it is).
+ */
+const ADDED_COLUMNS: Record<string, string> = {
+  redrives: 'INTEGER NOT NULL DEFAULT 0',
+  interrupted_at: 'INTEGER',
+};
+
 const T = SQLITE_LEDGER_TABLE;
 const HELD_BY_OWNER = `file_id = @fileId AND state = 'uploading' AND lease_owner = @owner`;
+/** The recovery sweep's condition: unchanged since it read the entry, and still abandoned. */
+const AS_SEEN_AND_ABANDONED = `file_id = @fileId AND state = @state AND attempts = @attempts AND redrives = @redrives
+        AND updated_at = @updatedAt AND (state = 'requested' OR (state = 'uploading' AND lease_expires_at <= @now))`;
 
 export class SqliteUploadLedger implements UploadLedger {
   private readonly db: Database.Database;
@@ -107,6 +125,7 @@ export class SqliteUploadLedger implements UploadLedger {
         this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       }
       this.db.exec(SCHEMA);
+      addMissingColumns(this.db);
       this.statements = prepareStatements(this.db);
     } catch (error) {
       throw toStoreError('open the ledger database', error);
@@ -119,18 +138,24 @@ export class SqliteUploadLedger implements UploadLedger {
 
   async register(input: RegisterInput): Promise<LedgerEntry> {
     const request = storableRequest(input.request, input.fileId);
+    const params = {
+      fileId: input.fileId,
+      recordingId: input.recordingId,
+      groupKey: input.groupKey,
+      groupSize: input.groupSize ?? null,
+      course: input.course ?? null,
+      archiveKey: input.archiveKey,
+      expectedSize: input.expectedSize ?? null,
+      request: request === undefined ? null : JSON.stringify(request),
+      now: input.now,
+    };
     return this.run('register', () => {
-      this.statements.insert.run({
-        fileId: input.fileId,
-        recordingId: input.recordingId,
-        groupKey: input.groupKey,
-        groupSize: input.groupSize ?? null,
-        course: input.course ?? null,
-        archiveKey: input.archiveKey,
-        expectedSize: input.expectedSize ?? null,
-        request: request === undefined ? null : JSON.stringify(request),
-        now: input.now,
-      });
+      try {
+        this.statements.insert.run(params);
+      } catch (error) {
+        if (isRefusal(error)) throw refused(input.fileId, error);
+        throw error;
+      }
       return this.read(input.fileId)!;
     });
   }
@@ -171,8 +196,17 @@ export class SqliteUploadLedger implements UploadLedger {
     return this.changed('fail', this.statements.fail, { fileId, owner, error: JSON.stringify(error), now });
   }
 
-  async release(fileId: string, owner: string, now: number): Promise<boolean> {
-    return this.changed('release', this.statements.release, { fileId, owner, now });
+  async release(fileId: string, owner: string, now: number, interruption?: LedgerError): Promise<boolean> {
+    if (!interruption) return this.changed('release', this.statements.release, { fileId, owner, now });
+    return this.changed('release', this.statements.interrupt, { fileId, owner, now, error: JSON.stringify(interruption) });
+  }
+
+  async noteRedrive(seen: RecoverySnapshot, counted: boolean, now: number): Promise<boolean> {
+    return this.changed('noteRedrive', this.statements.noteRedrive, { ...snapshotParams(seen), now, add: counted ? 1 : 0 });
+  }
+
+  async failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number): Promise<boolean> {
+    return this.changed('failAbandoned', this.statements.failAbandoned, { ...snapshotParams(seen), now, error: JSON.stringify(error) });
   }
 
   async get(fileId: string): Promise<LedgerEntry | undefined> {
@@ -235,7 +269,7 @@ function prepareStatements(db: Database.Database) {
     get: db.prepare(`SELECT * FROM ${T} WHERE file_id = @fileId`),
     claim: db.prepare(`
       UPDATE ${T} SET state = 'uploading', lease_owner = @owner, lease_expires_at = @expires,
-                      attempts = attempts + 1, updated_at = @now
+                      attempts = attempts + 1, interrupted_at = NULL, updated_at = @now
       WHERE file_id = @fileId
         AND (state IN ('requested', 'failed') OR (state = 'uploading' AND lease_expires_at <= @now))
       RETURNING *`),
@@ -254,6 +288,18 @@ function prepareStatements(db: Database.Database) {
     release: db.prepare(`
       UPDATE ${T} SET state = 'requested', lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
       WHERE ${HELD_BY_OWNER}`),
+    interrupt: db.prepare(`
+      UPDATE ${T} SET state = 'requested', lease_owner = NULL, lease_expires_at = NULL, last_error = @error,
+                      interrupted_at = @now, updated_at = @now
+      WHERE ${HELD_BY_OWNER}`),
+    noteRedrive: db.prepare(`
+      UPDATE ${T} SET state = 'requested', lease_owner = NULL, lease_expires_at = NULL, interrupted_at = NULL,
+                      redrives = redrives + @add, updated_at = @now
+      WHERE ${AS_SEEN_AND_ABANDONED}`),
+    failAbandoned: db.prepare(`
+      UPDATE ${T} SET state = 'failed', last_error = @error, lease_owner = NULL, lease_expires_at = NULL,
+                      interrupted_at = NULL, updated_at = @now
+      WHERE ${AS_SEEN_AND_ABANDONED}`),
     listGroup: db.prepare(`SELECT * FROM ${T} WHERE group_key = @groupKey ORDER BY file_id`),
     announce: db.prepare(`
       INSERT INTO ${SQLITE_ANNOUNCEMENT_TABLE} (group_key, announced_at) VALUES (@groupKey, @now)
@@ -281,6 +327,7 @@ function toEntry(row: Row): LedgerEntry {
     state: row.state,
     attempts: row.attempts,
     duplicates: row.duplicates,
+    redrives: row.redrives,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -288,12 +335,46 @@ function toEntry(row: Row): LedgerEntry {
   if (row.course !== null) entry.course = row.course;
   if (row.expected_size !== null) entry.expectedSize = row.expected_size;
   if (row.request !== null) entry.request = JSON.parse(row.request) as LedgerEntry['request'];
+  if (row.interrupted_at !== null) entry.interruptedAt = row.interrupted_at;
   if (row.lease_owner !== null) entry.leaseOwner = row.lease_owner;
   if (row.lease_expires_at !== null) entry.leaseExpiresAt = row.lease_expires_at;
   if (row.last_error !== null) entry.lastError = JSON.parse(row.last_error) as LedgerError;
   if (row.checkpoint !== null) entry.checkpoint = JSON.parse(row.checkpoint) as TransferCheckpoint;
   if (row.result !== null) entry.result = JSON.parse(row.result) as LedgerResult;
   return entry;
+}
+
+function snapshotParams(seen: RecoverySnapshot) {
+  return { fileId: seen.fileId, state: seen.state, attempts: seen.attempts, redrives: seen.redrives, updatedAt: seen.updatedAt };
+}
+
+/** Adds the columns an older ledger file lacks, under the write lock so that two processes opening it do not race. */
+function addMissingColumns(db: Database.Database): void {
+  const present = () => new Set((db.pragma(`table_info(${T})`) as { name: string }[]).map((column) => column.name));
+  if (Object.keys(ADDED_COLUMNS).every((name) => present().has(name))) return;
+  db.transaction(() => {
+    const columns = present();
+    for (const [name, definition] of Object.entries(ADDED_COLUMNS)) {
+      if (!columns.has(name)) db.exec(`ALTER TABLE ${T} ADD COLUMN ${name} ${definition}`);
+    }
+  }).immediate();
+}
+
+/**
+ * What SQLite answers for a value it will not store: too big (SQLITE_TOOBIG, over
+ * SQLITE_MAX_LENGTH), or against the table's rules (a STRICT column type, NOT NULL,
+ * CHECK). The same insert fails the same way every time.
+ */
+function isRefusal(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(TOOBIG|CONSTRAINT|MISMATCH)/.test(code);
+}
+
+/** The driver's message names the column or limit, not the value; kept with the code. */
+function refused(fileId: string, error: unknown): LedgerRefusedError {
+  const code = String((error as { code?: unknown }).code);
+  const detail = error instanceof Error ? error.message : String(error);
+  return new LedgerRefusedError(fileId, `the ledger refused file ${fileId}: SQLite answered ${code}: ${detail}`, { cause: error });
 }
 
 /** SQLITE_BUSY / SQLITE_LOCKED (another process holds the lock past the busy timeout) pass with time; the rest do not. */

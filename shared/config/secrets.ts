@@ -1,8 +1,12 @@
 /**
  * Where the Zoom credentials come from. In Lambda they live in one Secrets Manager
- * secret (JSON, ARN in ZOOM_SECRETS_ARN), read once per container at the first
- * request and cached; never in plain environment variables. On one machine they come
- * from the environment (or .env).
+ * secret (JSON, ARN in ZOOM_SECRETS_ARN), never in plain environment variables; on one
+ * machine they come from the environment (or .env).
+ *
+ * In Lambda a container lives for hours, so the secret is re-read every few minutes
+ * (a rotation takes effect without a redeploy), and a value the consumer cannot use
+ * yet — the operator created the secret but has not filled in every key — is never
+ * kept: the next invocation reads it again and works as soon as it is fixed.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
@@ -29,26 +33,82 @@ export function secretsFromEnv(env: Record<string, string | undefined>): ZoomSec
   return result.data;
 }
 
-/** Reads the JSON secret once; concurrent first calls share one request. */
-export function secretsManagerLoader(secretId: string, client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({})) {
-  let pending: Promise<ZoomSecrets> | undefined;
-  return (): Promise<ZoomSecrets> => {
-    pending ??= (async () => {
-      const response = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      let json: unknown;
-      try {
-        json = JSON.parse(response.SecretString ?? '');
-      } catch (error) {
-        throw new ConfigError(`secret ${secretId} is not a JSON object`, { cause: error });
-      }
-      const result = ZoomSecretsSchema.safeParse(json);
-      // Name the keys only: values are secrets.
-      if (!result.success) throw new ConfigError(`secret ${secretId} has invalid keys: ${result.error.issues.map((i) => String(i.path[0])).join(', ')}`);
-      return result.data;
-    })().catch((error: unknown) => {
-      pending = undefined; // let the next invocation try again
-      throw error;
+/** How long a valid secret is reused before it is read again. */
+export const DEFAULT_SECRET_CACHE_MS = 5 * 60_000;
+/**
+ * After a failed re-read (Secrets Manager throttled or unreachable), the last valid
+ * value is used for this long before the next try: an outage of the secret store does
+ * not stop a container that already has working credentials.
+ */
+export const SECRET_REREAD_AFTER_ERROR_MS = 30_000;
+
+export interface SecretsLoaderOptions<T> {
+  /**
+   * The consumer's own check, run before anything is cached: turns the secret into
+   * what the consumer uses (its config, its clients) or throws — a ConfigError that
+   * names keys, never values. A secret it refuses is not kept.
+   */
+  validate?: (secrets: ZoomSecrets) => T;
+  client?: Pick<SecretsManagerClient, 'send'>;
+  /** How long a valid secret is reused; default DEFAULT_SECRET_CACHE_MS (5 minutes). */
+  cacheMs?: number;
+  /** Clock in epoch ms; injectable for tests. */
+  now?: () => number;
+}
+
+/**
+ * A loader for the JSON secret `secretId`: the validated value, reused for `cacheMs`;
+ * concurrent calls share one request. While the secret's text is unchanged the same
+ * value (same object) is returned after a re-read, so callers keep what they built on it.
+ */
+export function secretsManagerLoader<T = ZoomSecrets>(secretId: string, options: SecretsLoaderOptions<T> = {}): () => Promise<T> {
+  const client = options.client ?? new SecretsManagerClient({});
+  const validate = options.validate ?? ((secrets: ZoomSecrets) => secrets as unknown as T);
+  const cacheMs = options.cacheMs ?? DEFAULT_SECRET_CACHE_MS;
+  const now = options.now ?? Date.now;
+  let cached: { text: string; value: T; freshUntil: number } | undefined;
+  let pending: Promise<T> | undefined;
+
+  async function read(): Promise<T> {
+    let text: string;
+    try {
+      text = (await client.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString ?? '';
+    } catch (error) {
+      if (!cached) throw error;
+      cached.freshUntil = now() + Math.min(cacheMs, SECRET_REREAD_AFTER_ERROR_MS);
+      return cached.value;
+    }
+    if (cached && text === cached.text) {
+      cached.freshUntil = now() + cacheMs;
+      return cached.value;
+    }
+    // Whatever follows, the old value is not the operator's secret any more.
+    cached = undefined;
+    const value = validate(parseSecret(secretId, text));
+    cached = { text, value, freshUntil: now() + cacheMs };
+    return value;
+  }
+
+  return (): Promise<T> => {
+    if (cached && now() < cached.freshUntil) return Promise.resolve(cached.value);
+    pending ??= read().finally(() => {
+      pending = undefined;
     });
     return pending;
   };
+}
+
+/** The secret's JSON, checked against the schema; errors name the keys, never the values. */
+function parseSecret(secretId: string, text: string): ZoomSecrets {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // No cause: JSON.parse's message quotes the text it could not read, i.e. the secret.
+    throw new ConfigError(`secret ${secretId} is not a JSON object`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`secret ${secretId} is not a JSON object`);
+  const result = ZoomSecretsSchema.safeParse(json);
+  if (!result.success) throw new ConfigError(`secret ${secretId} has invalid keys: ${result.error.issues.map((i) => String(i.path[0])).join(', ')}`);
+  return result.data;
 }

@@ -13,6 +13,22 @@
  *
  * Times are epoch milliseconds passed in by the caller (from its Clock), never read
  * inside an adapter, so tests and recovery sweeps control time.
+ *
+ * Size limits. An entry holds the whole FileUploadRequested (minus the sealed token),
+ * so a large request — a topic of thousands of characters — makes a large entry.
+ * - DynamoDB refuses an item over 400 KB (attribute names and values, UTF-8), and the
+ *   byState index projects every attribute, so the same limit holds there. The
+ *   largest entry is a request of MAX_LEDGER_REQUEST_BYTES (16 KB) + a checkpoint of
+ *   at most MAX_CHECKPOINT_BYTES (300 KB: S3's 10,000 parts, compressed) + the other
+ *   fields (ids, an archive key of ≤ 1 KB twice, the result, the last error: a few KB),
+ *   about 325 KB, which leaves room under 400 KB. The request limit is what keeps
+ *   the checkpoint, which grows during the transfer, from being refused mid-upload.
+ * - SQLite stores the request and the checkpoint as TEXT, up to SQLITE_MAX_LENGTH
+ *   (1,000,000,000 bytes in better-sqlite3's build) per value and per row: no real
+ *   limit. It applies the same 16 KB request limit anyway, so that a file accepted on
+ *   one machine is accepted in the cloud too.
+ * An entry the store refuses fails `register` with LedgerRefusedError: retrying the
+ * same request cannot help, so the uploader reports the file as failed instead.
  */
 import { ArchiverError } from '../errors';
 import type { ArchiveLocation, Checksum, FileUploadRequested } from '../events';
@@ -75,6 +91,18 @@ export interface LedgerEntry {
   attempts: number;
   /** Claims refused because the file was already uploaded (duplicate deliveries). */
   duplicates: number;
+  /**
+   * Re-drives by the recovery sweep of runs that ended without an outcome (killed
+   * holding the lease, or stopped at their invocation deadline); see noteRedrive.
+   * Past the sweep's cap the file fails with code `deadline` instead of looping.
+   */
+  redrives: number;
+  /**
+   * When a run last stopped at its invocation deadline (release with a note), until
+   * the next claim or re-drive takes the file: tells the sweep that this requested
+   * entry is an interrupted run (counted), not a hand-back at shutdown (not counted).
+   */
+  interruptedAt?: number;
   leaseOwner?: string;
   leaseExpiresAt?: number;
   /** The most recent failure; kept after a later success as history. */
@@ -101,6 +129,12 @@ export type ClaimResult =
   /** Another owner (or an earlier attempt) holds a live lease until `entry.leaseExpiresAt`. */
   | { outcome: 'leased'; entry: LedgerEntry };
 
+/**
+ * What the recovery sweep read of an entry; its writes apply only if the entry is
+ * still exactly so (nobody claimed, released, renewed or re-drove it in between).
+ */
+export type RecoverySnapshot = Pick<LedgerEntry, 'fileId' | 'state' | 'attempts' | 'redrives' | 'updatedAt'>;
+
 export interface ListOptions {
   /** Only entries with `updatedAt >= updatedSince`. */
   updatedSince?: number;
@@ -123,8 +157,29 @@ export interface UploadLedger {
   complete(fileId: string, owner: string, result: LedgerResult, now: number): Promise<boolean>;
   /** uploading(owner) → failed with `error`; clears the lease, keeps the checkpoint for a re-drive. */
   fail(fileId: string, owner: string, error: LedgerError, now: number): Promise<boolean>;
-  /** uploading(owner) → requested (graceful shutdown); keeps the checkpoint. */
-  release(fileId: string, owner: string, now: number): Promise<boolean>;
+  /**
+   * uploading(owner) → requested; keeps the checkpoint. Without `interruption` a plain
+   * hand-back (graceful shutdown). With it, a run stopping at its invocation deadline:
+   * the note becomes `lastError` and `interruptedAt` is set to `now`, so the recovery
+   * sweep counts its re-drive.
+   */
+  release(fileId: string, owner: string, now: number, interruption?: LedgerError): Promise<boolean>;
+  /**
+   * The recovery sweep's mark before it re-drives an abandoned entry (requested, or
+   * uploading with `leaseExpiresAt <= now`). If the entry is still as `seen`: → requested
+   * (lease cleared, checkpoint kept, `interruptedAt` cleared, `updatedAt` = now, so a
+   * request waiting in the bus is not re-driven again before the sweep's stale time),
+   * and `redrives` + 1 when `counted` (the run ended without an outcome). False when
+   * the entry changed since the sweep read it: someone else acted, do not re-drive.
+   * One conditional write, so two sweeps never both count the same run.
+   */
+  noteRedrive(seen: RecoverySnapshot, counted: boolean, now: number): Promise<boolean>;
+  /**
+   * The recovery sweep giving up on an abandoned entry (re-driven too often): if it is
+   * still as `seen` (and, if uploading, its lease expired), → failed with `error`; the
+   * lease and `interruptedAt` are cleared, the checkpoint kept. False when it changed.
+   */
+  failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number): Promise<boolean>;
   /** The current entry, read consistently. */
   get(fileId: string): Promise<LedgerEntry | undefined>;
   /**
@@ -172,13 +227,26 @@ export class LedgerInputError extends ArchiverError {
   readonly retryable = false;
 }
 
+/**
+ * `register` could not record the file: the entry is over the ledger's limits (see
+ * the size limits above) or its store refused it as invalid (DynamoDB's
+ * ValidationException, SQLite's TOOBIG / constraint errors). The same request will be
+ * refused again, so the caller reports the file as failed rather than retrying. The
+ * message names the file and the limit, never the request's contents.
+ */
+export class LedgerRefusedError extends LedgerInputError {
+  constructor(readonly fileId: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** The request to store, without the (sealed) download token, size-checked. Shared by the adapters. */
 export function storableRequest(request: RegisterInput['request'], fileId: string): LedgerRequest | undefined {
   if (request === undefined) return undefined;
   const { downloadAccess: _dropped, ...rest } = request as FileUploadRequested;
   const size = Buffer.byteLength(JSON.stringify(rest), 'utf8');
   if (size > MAX_LEDGER_REQUEST_BYTES) {
-    throw new LedgerInputError(`request of file ${fileId} is ${size} bytes, over the ledger's ${MAX_LEDGER_REQUEST_BYTES}`);
+    throw new LedgerRefusedError(fileId, `the ledger refused file ${fileId}: its request is ${size} bytes, over the ledger's limit of ${MAX_LEDGER_REQUEST_BYTES}`);
   }
   return rest;
 }

@@ -4,7 +4,7 @@
  * mirrors, the compact checkpoint encoding, error mapping, and that no path scans.
  */
 import { createServer } from 'node:net';
-import { DescribeTableCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDbUploadLedger,
   LEDGER_KEYS,
@@ -14,9 +14,9 @@ import {
   ledgerTableDefinition,
   toStoreError,
 } from '../../shared/adapters/ledger-dynamodb';
-import { LedgerInputError, LedgerStoreError } from '../../shared/ports/upload-ledger';
+import { LedgerInputError, LedgerRefusedError, LedgerStoreError, MAX_LEDGER_REQUEST_BYTES } from '../../shared/ports/upload-ledger';
 import { startDynalite, type DynaliteHandle } from '../support/dynalite';
-import { describeLedgerContract } from './ledger-contract';
+import { describeLedgerContract, requestOfBytes } from './ledger-contract';
 
 const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
 let dynalite: DynaliteHandle;
@@ -131,6 +131,82 @@ describe('DynamoDbUploadLedger', () => {
       );
       expect((await ledger.get('f1'))?.checkpoint).toBeUndefined();
     });
+  });
+
+  describe('size limits', () => {
+    it('holds the largest entry the port allows under the 400 KB item limit: a 16 KB request and a checkpoint at its cap', async () => {
+      const { ledger } = await freshLedger();
+      const request = requestOfBytes('f1', MAX_LEDGER_REQUEST_BYTES);
+      await ledger.register({ fileId: 'f1', recordingId: request.recordingId, groupKey: 'g', archiveKey: request.archiveKey, request, now: T0 });
+      await ledger.claim('f1', 'a', 60_000, T0);
+      // Random ETags barely compress: add parts until the encoding is within 4 KB of the cap.
+      const random = require('node:crypto').randomBytes as (n: number) => Buffer;
+      const parts: { partNumber: number; etag: string; size: number }[] = [];
+      while (encodeCheckpointParts(parts).byteLength < MAX_CHECKPOINT_BYTES - 4096) {
+        for (let i = 0; i < 50; i++) parts.push({ partNumber: parts.length + 1, etag: random(32).toString('base64'), size: 8 * 1024 * 1024 });
+      }
+      expect(encodeCheckpointParts(parts).byteLength).toBeLessThanOrEqual(MAX_CHECKPOINT_BYTES);
+
+      expect(await ledger.checkpoint('f1', 'a', { uploadId: 'u'.repeat(200), bytesCommitted: 1, parts, hashState: 'h'.repeat(200) }, T0 + 1)).toBe(true);
+      expect(await ledger.fail('f1', 'a', { code: 'timeout', message: 'm'.repeat(1_000), retryable: true }, T0 + 2)).toBe(true);
+
+      const stored = await ledger.get('f1');
+      expect(stored?.checkpoint?.parts).toHaveLength(parts.length);
+      expect(stored?.request?.topic).toBe(request.topic);
+    });
+
+    it('turns DynamoDB refusing the item (ValidationException) into LedgerRefusedError, naming no contents', async () => {
+      // A server with a small item limit stands in for an entry over DynamoDB's 400 KB.
+      const small = await startDynalite({ maxItemSizeKb: 4 });
+      try {
+        const tableName = await small.createTable(ledgerTableDefinition(small.uniqueTableName('ledger')));
+        const ledger = new DynamoDbUploadLedger({ client: small.client, tableName });
+        const request = requestOfBytes('f1', 8 * 1024);
+
+        const error = await ledger
+          .register({ fileId: 'f1', recordingId: request.recordingId, groupKey: 'g', archiveKey: request.archiveKey, request, now: T0 })
+          .catch((e: unknown) => e);
+
+        expect(error).toBeInstanceOf(LedgerRefusedError);
+        expect(error).toMatchObject({ fileId: 'f1', retryable: false });
+        expect((error as Error).message).toContain('ValidationException');
+        expect((error as Error).message).not.toContain('xxxxxxxx');
+        expect(await ledger.get('f1')).toBeUndefined();
+      } finally {
+        await small.stop();
+      }
+    });
+  });
+
+  it('reads an item written before the re-drive counter existed as 0, and counts on it', async () => {
+    const { ledger, tableName } = await freshLedger();
+    await dynalite.client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          pk: { S: 'file#old' },
+          fileId: { S: 'old' },
+          recordingId: { S: 'rec' },
+          groupKey: { S: 'rec#0' },
+          archiveKey: { S: 'k/old' },
+          state: { S: 'requested' },
+          attempts: { N: '1' },
+          duplicates: { N: '0' },
+          createdAt: { N: String(T0) },
+          updatedAt: { N: String(T0) },
+          groupPk: { S: 'group#rec#0' },
+          groupSk: { S: 'old' },
+          statePk: { S: 'state#requested' },
+          stateSk: { N: String(T0) },
+        },
+      }),
+    );
+    const seen = (await ledger.get('old'))!;
+    expect(seen.redrives).toBe(0);
+
+    expect(await ledger.noteRedrive(seen, true, T0 + 10)).toBe(true);
+
+    expect(await ledger.get('old')).toMatchObject({ state: 'requested', redrives: 1, updatedAt: T0 + 10 });
   });
 
   describe('errors', () => {

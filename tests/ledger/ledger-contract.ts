@@ -7,6 +7,8 @@ import { FileUploadRequestedSchema, type FileUploadRequested } from '../../share
 import {
   LedgerEntryNotFoundError,
   LedgerInputError,
+  LedgerRefusedError,
+  MAX_LEDGER_REQUEST_BYTES,
   ledgerGroupKey,
   type LedgerEntry,
   type LedgerResult,
@@ -53,7 +55,7 @@ function resultFor(fileId: string): LedgerResult {
 }
 
 /** A real-shaped FileUploadRequested, validated by its schema so the fixture cannot drift. */
-function uploadRequest(fileId: string): FileUploadRequested {
+export function uploadRequest(fileId: string): FileUploadRequested {
   return FileUploadRequestedSchema.parse({
     metadata: { schemaVersion: 1, correlationId: 'corr-1', causationId: 'evt-1', idempotencyKey: `${RECORDING}:${fileId}` },
     trigger: 'recording.completed',
@@ -77,6 +79,14 @@ function uploadRequest(fileId: string): FileUploadRequested {
     part: { index: 0, count: 1 },
     downloadAccess: { sealedToken: 'c2VhbGVkLXRva2VuLWJ5dGVz' },
   });
+}
+
+/** A valid request whose stored form (without the sealed token) is exactly `bytes` long, padded in the topic. */
+export function requestOfBytes(fileId: string, bytes: number): FileUploadRequested {
+  const base = uploadRequest(fileId);
+  const { downloadAccess: _token, ...stored } = base;
+  const missing = bytes - Buffer.byteLength(JSON.stringify(stored), 'utf8');
+  return { ...base, topic: base.topic + 'x'.repeat(missing) };
 }
 
 function md5Etag(seed: string): string {
@@ -121,6 +131,7 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
           state: 'requested',
           attempts: 0,
           duplicates: 0,
+          redrives: 0,
           createdAt: T0,
           updatedAt: T0,
         });
@@ -150,11 +161,32 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
         expect(JSON.stringify(stored)).not.toContain('c2VhbGVkLXRva2VuLWJ5dGVz');
       });
 
-      it('refuses an oversized request instead of crowding out the checkpoint', async () => {
-        const request = { ...uploadRequest('f1'), topic: 'x'.repeat(20_000) };
+      it('refuses an oversized request with LedgerRefusedError, naming the limit but not the contents', async () => {
+        const topic = `[MAQ101] ${'very long topic '.repeat(1_300)}`;
+        const request = { ...uploadRequest('f1'), topic };
 
-        await expect(ledger.register(registration('f1', { request }))).rejects.toBeInstanceOf(LedgerInputError);
+        const error = await ledger.register(registration('f1', { request })).catch((e: unknown) => e);
+
+        expect(error).toBeInstanceOf(LedgerRefusedError);
+        expect(error).toBeInstanceOf(LedgerInputError);
+        expect(error).toMatchObject({ fileId: 'f1', retryable: false });
+        expect((error as Error).message).toContain(String(MAX_LEDGER_REQUEST_BYTES));
+        expect((error as Error).message).not.toContain('very long topic');
+        expect((error as Error).message).not.toContain('c2VhbGVkLXRva2VuLWJ5dGVz');
         expect(await ledger.get('f1')).toBeUndefined();
+      });
+
+      it('stores a request of exactly the limit, with the largest checkpoint S3 can need', async () => {
+        const request = requestOfBytes('f1', MAX_LEDGER_REQUEST_BYTES);
+        await ledger.register(registration('f1', { request }));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+
+        expect(await ledger.checkpoint('f1', 'owner-a', checkpointWith(10_000), T0 + 1)).toBe(true);
+        expect(await ledger.fail('f1', 'owner-a', { code: 'timeout', message: 'm'.repeat(1_000), retryable: true }, T0 + 2)).toBe(true);
+
+        const stored = await ledger.get('f1');
+        expect(stored?.request?.topic).toBe(request.topic);
+        expect(stored?.checkpoint?.parts).toHaveLength(10_000);
       });
 
       it('answers undefined for a file never registered', async () => {
@@ -402,6 +434,140 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
         const stored = (await ledger.get('f1'))?.checkpoint;
         expect(stored?.parts).toHaveLength(10_000);
         expect(stored).toEqual(huge);
+      });
+    });
+
+    describe('release at a deadline', () => {
+      const note = { code: 'deadline', message: 'stopped before the run deadline after 3 attempt(s)', retryable: true };
+
+      it('hands the file back with the note and the time, keeping the checkpoint', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        await ledger.checkpoint('f1', 'owner-a', checkpointWith(2), T0 + 5);
+
+        expect(await ledger.release('f1', 'owner-a', T0 + 10, note)).toBe(true);
+
+        const released = await ledger.get('f1');
+        expect(released).toMatchObject({ state: 'requested', lastError: note, interruptedAt: T0 + 10, updatedAt: T0 + 10, checkpoint: checkpointWith(2) });
+        expect(released?.leaseOwner).toBeUndefined();
+        expect(await ledger.release('f1', 'owner-a', T0 + 11, note)).toBe(false);
+      });
+
+      it('is cleared by the next claim, and a plain release sets no interruption', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'owner-a', LEASE, T0);
+        await ledger.release('f1', 'owner-a', T0 + 10, note);
+
+        const next = await ledger.claim('f1', 'owner-b', LEASE, T0 + 20);
+        expect(next.entry.interruptedAt).toBeUndefined();
+        expect((await ledger.get('f1'))?.interruptedAt).toBeUndefined();
+        await ledger.release('f1', 'owner-b', T0 + 30);
+        expect((await ledger.get('f1'))?.interruptedAt).toBeUndefined();
+      });
+    });
+
+    describe('recovery: noteRedrive and failAbandoned', () => {
+      /** A run that claimed the file and died: its lease expires at T0 + LEASE. */
+      async function deadRun(fileId = 'f1'): Promise<LedgerEntry> {
+        await ledger.register(registration(fileId));
+        await ledger.claim(fileId, 'dead-run', LEASE, T0);
+        await ledger.checkpoint(fileId, 'dead-run', checkpointWith(2), T0 + 1);
+        return (await ledger.get(fileId))!;
+      }
+      const AFTER = T0 + LEASE + 1;
+
+      it('counts a re-drive of an expired lease and hands the file back as requested', async () => {
+        const seen = await deadRun();
+
+        expect(await ledger.noteRedrive(seen, true, AFTER)).toBe(true);
+
+        const entry = await ledger.get('f1');
+        expect(entry).toMatchObject({ state: 'requested', redrives: 1, attempts: 1, updatedAt: AFTER, checkpoint: checkpointWith(2) });
+        expect(entry?.leaseOwner).toBeUndefined();
+        expect(entry?.leaseExpiresAt).toBeUndefined();
+        expect(await ledger.listExpiredLeases(AFTER)).toEqual([]);
+        expect(await ledger.complete('f1', 'dead-run', resultFor('f1'), AFTER + 1)).toBe(false);
+        expect((await ledger.listByState('requested')).map((e) => e.fileId)).toEqual(['f1']);
+      });
+
+      it('touches but does not count an uncounted re-drive', async () => {
+        const seen = await ledger.register(registration('f1'));
+
+        expect(await ledger.noteRedrive(seen, false, T0 + 500)).toBe(true);
+
+        expect(await ledger.get('f1')).toMatchObject({ state: 'requested', redrives: 0, updatedAt: T0 + 500 });
+      });
+
+      it('clears the deadline note of an interrupted run it re-drives', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'a', LEASE, T0);
+        await ledger.release('f1', 'a', T0 + 10, { code: 'deadline', message: 'out of time', retryable: true });
+        const seen = (await ledger.get('f1'))!;
+
+        expect(await ledger.noteRedrive(seen, true, T0 + 20)).toBe(true);
+
+        const entry = await ledger.get('f1');
+        expect(entry).toMatchObject({ state: 'requested', redrives: 1, lastError: { code: 'deadline' } });
+        expect(entry?.interruptedAt).toBeUndefined();
+      });
+
+      it('refuses a live lease, and an entry that changed since the sweep read it', async () => {
+        const seen = await deadRun();
+        expect(await ledger.noteRedrive(seen, true, T0 + LEASE - 1)).toBe(false);
+
+        // A delivery took the expired lease over between the sweep's read and its write.
+        await ledger.claim('f1', 'delivery', LEASE, AFTER);
+        expect(await ledger.noteRedrive(seen, true, AFTER + 1)).toBe(false);
+        expect(await ledger.failAbandoned(seen, { code: 'deadline', message: 'x', retryable: true }, AFTER + 1)).toBe(false);
+
+        expect(await ledger.get('f1')).toMatchObject({ state: 'uploading', leaseOwner: 'delivery', redrives: 0, attempts: 2 });
+      });
+
+      it('counts a run once when ten sweeps mark it together', async () => {
+        const seen = await deadRun();
+
+        const answers = await Promise.all(Array.from({ length: 10 }, () => ledger.noteRedrive(seen, true, AFTER)));
+
+        expect(answers.filter(Boolean)).toHaveLength(1);
+        expect((await ledger.get('f1'))?.redrives).toBe(1);
+      });
+
+      it('keeps counting across runs: claim, die, re-drive', async () => {
+        await ledger.register(registration('f1'));
+        let now = T0;
+        for (let run = 1; run <= 3; run++) {
+          await ledger.claim('f1', `run-${run}`, LEASE, now);
+          now += LEASE;
+          expect(await ledger.noteRedrive((await ledger.listExpiredLeases(now))[0]!, true, now)).toBe(true);
+        }
+
+        expect(await ledger.get('f1')).toMatchObject({ state: 'requested', attempts: 3, redrives: 3 });
+      });
+
+      it('fails an abandoned entry with the error, once', async () => {
+        const seen = await deadRun();
+        const error = { code: 'deadline', message: 're-driven 3 time(s)', retryable: true };
+
+        expect(await ledger.failAbandoned(seen, error, AFTER)).toBe(true);
+        expect(await ledger.failAbandoned(seen, error, AFTER + 1)).toBe(false);
+
+        const failed = await ledger.get('f1');
+        expect(failed).toMatchObject({ state: 'failed', lastError: error, updatedAt: AFTER, checkpoint: checkpointWith(2) });
+        expect(failed?.leaseOwner).toBeUndefined();
+        expect((await ledger.listByState('failed')).map((e) => e.fileId)).toEqual(['f1']);
+        // `retry` can still claim it.
+        expect((await ledger.claim('f1', 'cli-retry', LEASE, AFTER + 2)).outcome).toBe('claimed');
+      });
+
+      it('never touches an uploaded file', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'a', LEASE, T0);
+        await ledger.complete('f1', 'a', resultFor('f1'), T0 + 1);
+        const seen = (await ledger.get('f1'))!;
+
+        expect(await ledger.noteRedrive(seen, true, AFTER)).toBe(false);
+        expect(await ledger.failAbandoned(seen, { code: 'deadline', message: 'x', retryable: true }, AFTER)).toBe(false);
+        expect((await ledger.get('f1'))?.state).toBe('uploaded');
       });
     });
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
-import { LedgerStoreError } from '../../shared/ports/upload-ledger';
+import { LedgerRefusedError, LedgerStoreError } from '../../shared/ports/upload-ledger';
 import { describeLedgerContract } from './ledger-contract';
 
 const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
@@ -135,6 +135,52 @@ describe('SqliteUploadLedger', () => {
     } finally {
       other.exec('ROLLBACK');
       other.close();
+      ledger.close();
+    }
+  });
+
+  it('adds the re-drive columns to a ledger file written before they existed', async () => {
+    const path = nextPath();
+    const old = new Database(path);
+    // The table as the first release created it.
+    old.exec(`CREATE TABLE upload_ledger (
+      file_id TEXT PRIMARY KEY, recording_id TEXT NOT NULL, group_key TEXT NOT NULL, group_size INTEGER, course TEXT,
+      archive_key TEXT NOT NULL, expected_size INTEGER, request TEXT,
+      state TEXT NOT NULL CHECK (state IN ('requested', 'uploading', 'uploaded', 'failed')),
+      attempts INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0, lease_owner TEXT, lease_expires_at INTEGER,
+      last_error TEXT, checkpoint TEXT, result TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT`);
+    old.prepare(`INSERT INTO upload_ledger (file_id, recording_id, group_key, archive_key, state, attempts, lease_owner, lease_expires_at, created_at, updated_at)
+                 VALUES ('f1', 'rec', 'rec#0', 'k/f1', 'uploading', 1, 'dead', ?, ?, ?)`).run(T0 + 1_000, T0, T0);
+    old.close();
+
+    const ledger = new SqliteUploadLedger({ path });
+    try {
+      const [seen] = await ledger.listExpiredLeases(T0 + 1_000);
+      expect(seen).toMatchObject({ fileId: 'f1', redrives: 0 });
+      expect(await ledger.noteRedrive(seen!, true, T0 + 1_000)).toBe(true);
+      expect(await ledger.get('f1')).toMatchObject({ state: 'requested', redrives: 1 });
+    } finally {
+      ledger.close();
+    }
+    // Opening it again finds the columns there and leaves them.
+    const again = new SqliteUploadLedger({ path });
+    expect((await again.get('f1'))?.redrives).toBe(1);
+    again.close();
+  });
+
+  it('turns a value SQLite will not store into LedgerRefusedError', async () => {
+    const ledger = new SqliteUploadLedger({ path: nextPath() });
+    try {
+      // A STRICT INTEGER column refuses text: the same insert fails the same way every time.
+      const error = await ledger
+        .register({ fileId: 'f1', recordingId: 'rec', groupKey: 'rec#0', archiveKey: 'k/f1', expectedSize: 'huge' as unknown as number, now: T0 })
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(LedgerRefusedError);
+      expect(error).toMatchObject({ fileId: 'f1', retryable: false });
+      expect((error as Error).message).toContain('SQLITE_CONSTRAINT');
+      expect(await ledger.get('f1')).toBeUndefined();
+    } finally {
       ledger.close();
     }
   });

@@ -5,6 +5,7 @@
  * right reason — never a partial or wrong object under the final key.
  */
 import { DetailType } from '../../shared/events';
+import { LedgerStoreError, MAX_LEDGER_REQUEST_BYTES, type UploadLedger } from '../../shared/ports/upload-ledger';
 import type { ZoomFault } from '../../services/zoom-simulator/simulator';
 import { mp4, startHarness, type Harness } from './harness';
 
@@ -153,6 +154,38 @@ describe('uploader faults (folder store)', () => {
     expect((await h.upload(request!)).outcome).toBe('uploaded');
     const [archived, served] = await sha(request!);
     expect(archived).toBe(served);
+  });
+
+  it('reports a request the ledger refuses (over its size limit) as FileUploadFailed ledger_refused, instead of throwing', async () => {
+    const [request] = await h.requestsFor({ files: [mp4(MiB)] });
+    const fileId = request!.detail.file.fileId;
+    // ~20,000 characters: what the webhook used to accept as a topic; the stored request exceeds 16 KB.
+    const oversized = { ...request!, detail: { ...request!.detail, topic: `[UPL101] ${'a very long topic '.repeat(1_200)}` } };
+
+    const outcome = await h.upload(oversized);
+
+    expect(outcome).toEqual({ outcome: 'failed', code: 'ledger_refused', retryable: false, attempts: 0 });
+    const failures = h.publisher.ofType(DetailType.FileUploadFailed);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ fileId, code: 'ledger_refused', retryable: false, attempts: 0, archiveKey: request!.detail.archiveKey });
+    expect(failures[0]!.reason).toContain(String(MAX_LEDGER_REQUEST_BYTES));
+    expect(failures[0]!.reason).not.toContain('a very long topic');
+    expect(JSON.stringify(failures[0])).not.toContain(request!.detail.downloadAccess!.sealedToken);
+    expect(JSON.stringify(failures[0])).not.toMatch(/sig=|access_token|eyJ/);
+    expect(h.simulator.stats(fileId).downloadRequests).toBe(0);
+    expect(await h.ledger.get(fileId)).toBeUndefined();
+  });
+
+  it('still throws a ledger failure that trying again can fix, so that the delivery is retried', async () => {
+    const [request] = await h.requestsFor({ files: [mp4(MiB)] });
+    const throttled: UploadLedger = Object.assign(Object.create(h.ledger) as UploadLedger, {
+      register: async () => {
+        throw new LedgerStoreError('DynamoDB ledger could not register (ThrottlingException): slow down', true);
+      },
+    });
+
+    await expect(h.upload(request!, { ledger: throttled })).rejects.toBeInstanceOf(LedgerStoreError);
+    expect(h.publisher.ofType(DetailType.FileUploadFailed)).toEqual([]);
   });
 
   it('lets another run take over when a run dies holding the lease', async () => {
