@@ -6,6 +6,7 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { auditTableDefinition } from '../shared/adapters/audit-dynamodb';
+import { DELIVERY_TTL_ATTRIBUTE } from '../shared/adapters/delivery-guard-dynamodb';
 import { LEDGER_KEYS, ledgerTableDefinition } from '../shared/adapters/ledger-dynamodb';
 import { CONSUMER_RULES } from '../shared/events/rules';
 import { resolveCourseRules, type CourseRulesInput } from './course-rules';
@@ -61,10 +62,11 @@ export class ArchiverStack extends Stack {
     const events = new ArchiverEventBus(this, 'Events');
     const secrets = new ZoomSecrets(this, 'ZoomSecrets');
     const archive = new ArchiveBucket(this, 'Archive');
-    const ledger = new DataTable(this, 'LedgerTable', { definition: ledgerTableDefinition('ledger') });
+    // TTL: the webhook's replay records (delivery#…) expire with their timestamp window.
+    const ledger = new DataTable(this, 'LedgerTable', { definition: ledgerTableDefinition('ledger'), timeToLiveAttribute: DELIVERY_TTL_ATTRIBUTE });
     const audit = new DataTable(this, 'AuditTable', { definition: auditTableDefinition('audit') });
 
-    const webhook = new WebhookEndpoint(this, 'Webhook', { bus: events.bus, zoomSecret: secrets.secret });
+    const webhook = new WebhookEndpoint(this, 'Webhook', { bus: events.bus, zoomSecret: secrets.secret, deliveries: ledger });
     alarms.onFunctionErrors('WebhookErrors', webhook.function, 'The Zoom webhook failed; Zoom retries a few times, then drops the notification.');
 
     const courseValidation = new Consumer(this, CONSUMER_RULES.courseValidation.id, {
@@ -130,13 +132,20 @@ export class ArchiverStack extends Stack {
     });
     audit.grantItemActions(auditTrail.function, 'PutItem');
 
-    new RecoverySchedule(this, 'UploadRecovery', { bus: events.bus, ledger, alarms });
+    const recovery = new RecoverySchedule(this, 'UploadRecovery', { bus: events.bus, ledger, alarms });
 
+    // Every output below is listed in infrastructure/README.md ("Deploy"), and every name
+    // the READMEs tell an operator to read is an output (tests/infrastructure/outputs.test.ts).
     new CfnOutput(this, 'WebhookUrl', {
       value: webhook.webhookUrl,
       description: 'Zoom app > Feature > Event Subscriptions > Event notification endpoint URL',
     });
+    new CfnOutput(this, 'WebhookFunctionName', {
+      value: webhook.function.functionName,
+      description: 'aws lambda update-function-configuration after a secret rotation',
+    });
     new CfnOutput(this, 'EventBusName', { value: events.bus.eventBusName, description: 'Subscribe to FileUploaded with a rule on this bus' });
+    new CfnOutput(this, 'EventBusArn', { value: events.bus.eventBusArn, description: 'aws events start-replay --destination Arn' });
     new CfnOutput(this, 'EventArchiveArn', { value: events.archive.archiveArn, description: 'aws events start-replay --event-source-arn' });
     new CfnOutput(this, 'ArchiveBucketName', { value: archive.bucket.bucketName });
     new CfnOutput(this, 'ArchiveKeyPrefix', { value: rules.archivePrefix || '(whole bucket)', description: 'The uploader may write only under this prefix' });
@@ -146,8 +155,14 @@ export class ArchiverStack extends Stack {
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive the alarms' });
     for (const consumer of [courseValidation, uploader, auditTrail]) {
       const name = consumer.node.id;
-      new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: consumer.deadLetters.queue.queueUrl });
-      new CfnOutput(this, `${name}FunctionName`, { value: consumer.function.functionName });
+      new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: consumer.deadLetters.queue.queueUrl, description: `Events ${name} could not process (re-drive)` });
+      new CfnOutput(this, `${name}FunctionName`, { value: consumer.function.functionName, description: 'Invoke with a dead-lettered event to re-drive it' });
+      new CfnOutput(this, `${name}RuleArn`, { value: consumer.rule.ruleArn, description: `aws events start-replay --destination FilterArns: replay to ${name} only` });
     }
+    new CfnOutput(this, 'RecoveryDeadLetterQueueUrl', {
+      value: recovery.deadLetters.queue.queueUrl,
+      description: 'Scheduled recovery sweeps EventBridge could not invoke',
+    });
+    new CfnOutput(this, 'RecoveryFunctionName', { value: recovery.function.functionName, description: 'The uploader recovery sweep' });
   }
 }

@@ -59,20 +59,33 @@ export class ArchiveBucket extends Construct {
 
   /**
    * s3:PutObject (single puts and every multipart step) and s3:AbortMultipartUpload on
-   * `prefix*` only. The uploader never reads, lists or deletes.
+   * `prefix*` only. The uploader reads a key only to compare it with what it would write, lists only under
+   * the prefix (so a missing key is a 404), and never deletes or replaces an object.
    */
   grantArchiveWrite(fn: ArchiverFunction, prefix: string): Grant {
     const grant = Grant.addToPrincipal({
       grantee: fn as IGrantable,
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
+      // GetObject: a key already taken is compared with what is being written (same bytes = archived,
+      // other bytes = key_conflict); the object is never replaced or deleted.
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
       resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
+    });
+    // ListBucket under the prefix only: without ListBucket a missing key answers 403 instead of
+    // 404. Where S3 still answers 403, the store takes the key as unknown and the conditional
+    // write (If-None-Match: *) decides alone, so a taken key is never replaced either way.
+    Grant.addToPrincipal({
+      grantee: fn as IGrantable,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
     });
     const logicalId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId) as string;
     Validations.of(fn.serviceRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
       reason:
         `Object keys are made per file at run time, so the grant is on the key prefix "${prefix}" ` +
-        '(the fixed folder every archive key starts with), with only PutObject and AbortMultipartUpload.',
+        '(the fixed folder every archive key starts with), with only PutObject, AbortMultipartUpload and GetObject ' +
+        '(to compare an already-taken key; nothing is ever deleted or replaced).',
     });
     return grant;
   }

@@ -1,7 +1,8 @@
 /**
  * Base Lambda function of the stack: fixes the defaults every function shares
- * (arm64, Node 22, bundled by local esbuild with source maps, JSON logs with a
- * retention, X-Ray tracing) so that each service's construct only says what differs.
+ * (arm64, Node 22, bundled with the AWS SDK by local esbuild with source maps, JSON
+ * logs with a retention, X-Ray tracing) so that each service's construct only says
+ * what differs.
  *
  * Each function gets its own role that may write to its own log group and nothing
  * else; the service constructs add exactly the grants their code uses. (The AWS
@@ -16,6 +17,28 @@ import { Construct } from 'constructs';
 import { join } from 'node:path';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
+
+/**
+ * Modules esbuild leaves out of every bundle, to be required from the Lambda runtime:
+ * none. The AWS SDK clients are bundled, so the SDK that runs is the one the tests ran
+ * (package.json's ^3.11xx), not the runtime's older built-in copy, which also changes
+ * whenever AWS updates the runtime.
+ *
+ * Decided by measurement (`BENCH_ONLY=bundles BENCH_REQUIRE_RUNS=20 npm run bench`,
+ * bench/sections/bundles.ts; Node 20 on 2 shared vCPUs; cold `require` of the bundle in
+ * a fresh node with --enable-source-maps as below, median of 20; the external variant
+ * resolved the SDK from node_modules, standing in for the runtime's copy):
+ *   webhook            104,042 → 730,129 bytes, 118 → 150 ms (paired ×1.19)
+ *   course-validation  579,196 → 1,051,570 bytes, 157 → 161 ms (×1.09)
+ *   uploader           108,332 → 940,915 bytes, 132 → 173 ms (×1.25)
+ *   uploader-recovery   74,747 → 673,119 bytes, 112 → 139 ms (×1.24)
+ *   audit               57,837 → 604,001 bytes, 96 → 119 ms (×1.22)
+ * +4–41 ms per cold start, mostly parsing the larger source map (at most 9 ms
+ * without --enable-source-maps): small next to a Lambda cold start and the 3 s Zoom waits for
+ * the webhook. To go back to the runtime's SDK, set this to ['@aws-sdk/*'] (the bench
+ * then marks that variant "deployed" and tests/infrastructure/stack.test.ts says so).
+ */
+export const SDK_EXTERNAL_MODULES: readonly string[] = [];
 
 export interface ArchiverFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'role' | 'logGroup'> {
   /** Entry file, relative to the repository root, e.g. services/webhook/handler.ts. */
@@ -59,8 +82,7 @@ export class ArchiverFunction extends NodejsFunction {
         sourceMap: true,
         target: 'node22',
         format: OutputFormat.CJS,
-        // The Lambda runtime ships the AWS SDK v3; bundling it again only adds cold-start time.
-        externalModules: ['@aws-sdk/*'],
+        externalModules: [...SDK_EXTERNAL_MODULES],
         forceDockerBundling: false,
         ...props.bundling,
       },

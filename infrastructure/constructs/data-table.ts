@@ -16,10 +16,12 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 /** The item-level actions the adapters use. Query is granted per index (grantIndexQuery) or here for the base table. */
-export type TableItemAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'BatchGetItem' | 'Query';
+export type TableItemAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'BatchGetItem' | 'Query';
 
 export interface DataTableProps {
   definition: CreateTableCommandInput;
+  /** Attribute (epoch seconds) after which DynamoDB deletes an item; none when absent. */
+  timeToLiveAttribute?: string;
 }
 
 export class DataTable extends Construct {
@@ -41,6 +43,7 @@ export class DataTable extends Construct {
       billingMode: BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+      timeToLiveAttribute: props.timeToLiveAttribute,
     });
     for (const index of def.GlobalSecondaryIndexes ?? []) {
       const name = index.IndexName ?? '';
@@ -63,6 +66,19 @@ export class DataTable extends Construct {
   /** Item actions on the base table (not its indexes). */
   grantItemActions(grantee: IGrantable, ...actions: TableItemAction[]): Grant {
     return Grant.addToPrincipal({ grantee, actions: actions.map((a) => `dynamodb:${a}`), resourceArns: [this.table.tableArn] });
+  }
+
+  /**
+   * Item actions on the items whose partition key starts with `prefix` only
+   * (dynamodb:LeadingKeys), for a function that keeps its own items in a shared table.
+   */
+  grantItemActionsOnKeyPrefix(grantee: IGrantable, prefix: string, ...actions: TableItemAction[]): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: actions.map((a) => `dynamodb:${a}`),
+      resourceArns: [this.table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${prefix}*`] } },
+    });
   }
 
   /** dynamodb:Query on the named indexes only. */

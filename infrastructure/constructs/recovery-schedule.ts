@@ -12,7 +12,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
-import { LEDGER_KEYS } from '../../shared/adapters/ledger-dynamodb';
+import { LEDGER_KEYS, ledgerFileKey } from '../../shared/adapters/ledger-dynamodb';
 import type { ArchiverAlarms } from './alarms';
 import { ArchiverFunction } from './archiver-function';
 import type { DataTable } from './data-table';
@@ -46,6 +46,8 @@ export class RecoverySchedule extends Construct {
     });
     this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(4) });
     props.ledger.grantIndexQuery(this.function, LEDGER_KEYS.stateIndex);
+    // It counts each re-drive on the file's ledger entry (and ends one re-driven too often): file entries only.
+    props.ledger.grantItemActionsOnKeyPrefix(this.function, ledgerFileKey(''), 'UpdateItem');
     props.bus.grantPutEventsTo(this.function);
     props.alarms.onFunctionErrors('RecoveryErrors', this.function, 'The uploader recovery sweep failed; stalled uploads wait until it succeeds.');
 

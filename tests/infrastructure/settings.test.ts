@@ -93,8 +93,10 @@ describe('the stack with a rules file and no reserved concurrency', () => {
 
   it('lets the uploader write under the template\'s prefix only', () => {
     const s3 = statementsOf(functionOf(s, 'uploader').policy).filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
-    expect(s3).toHaveLength(1);
+    expect(s3).toHaveLength(2);
     expect(JSON.stringify(s3[0]!.Resource)).toMatch(/"\/archive\/\*"/);
+    // Listing (to tell a free key from a forbidden one) only under the same prefix.
+    expect(s3[1]!.Condition).toEqual({ StringLike: { 's3:prefix': ['archive/*'] } });
     s.template.hasOutput('ArchiveKeyPrefix', { Value: 'archive/' });
   });
 

@@ -3,6 +3,7 @@
  * for not losing events — not resource counts. Bundles the functions with local
  * esbuild (no Docker), once for the whole file.
  */
+import { DELIVERY_KEY_PREFIX, DELIVERY_TTL_ATTRIBUTE } from '../../shared/adapters/delivery-guard-dynamodb';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -40,6 +41,23 @@ const single = (type: string): [string, Resource] => {
 
 const CONSUMER_SERVICE: Record<ConsumerName, Service> = { courseValidation: 'course-validation', uploader: 'uploader', audit: 'audit' };
 
+/** The AWS SDK clients each handler builds. */
+const SDK_CLIENTS_OF: Record<Service, string[]> = {
+  webhook: ['client-eventbridge', 'client-dynamodb', 'client-secrets-manager'],
+  'course-validation': ['client-eventbridge'],
+  uploader: ['client-s3', 'client-dynamodb', 'client-eventbridge', 'client-secrets-manager'],
+  'uploader-recovery': ['client-dynamodb', 'client-eventbridge'],
+  audit: ['client-dynamodb'],
+};
+
+/** The version a client's build embeds (its user agent), read from node_modules. */
+function inlinedVersionOf(client: string): string {
+  const source = readFileSync(join(__dirname, '..', '..', 'node_modules', '@aws-sdk', client, 'dist-cjs', 'index.js'), 'utf8');
+  const version = /var version = "([^"]+)"/.exec(source)?.[1];
+  if (!version) throw new Error(`no version in @aws-sdk/${client}`);
+  return version;
+}
+
 describe('functions', () => {
   it.each(SERVICES)('%s runs Node 22 on arm64 with X-Ray, JSON logs kept 30 days and source maps', (service) => {
     const { fn } = functionOf(s, service);
@@ -52,15 +70,17 @@ describe('functions', () => {
     expect(s.resources[logGroupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
   });
 
-  it.each(SERVICES)('%s was bundled by local esbuild with a source map and without the AWS SDK', (service) => {
+  it.each(SERVICES)('%s was bundled by local esbuild with a source map and with the AWS SDK clients it was tested with', (service) => {
     const { fn } = functionOf(s, service);
     const assetHash = String(fn.Properties.Code.S3Key).replace(/\.zip$/, '');
     const bundle = join(s.app.outdir, `asset.${assetHash}`);
     expect(existsSync(join(bundle, 'index.js.map'))).toBe(true);
     const code = readFileSync(join(bundle, 'index.js'), 'utf8');
     expect(code).toContain('sourceMappingURL=index.js.map');
-    // The SDK is external: required at run time from the Lambda runtime (an inlined SDK leaves no require).
-    expect(code).toMatch(/require\("@aws-sdk\/client-[a-z-]+"\)/);
+    // The SDK is inlined (infrastructure/README.md, "Bundles"): nothing is left to the runtime's older copy...
+    expect(code).not.toMatch(/require\("@aws-sdk\/(?:client|lib)-[a-z-]+"\)/);
+    // ...and what is inlined is this repository's node_modules copy, the one the tests ran.
+    for (const client of SDK_CLIENTS_OF[service]) expect(code).toContain(`"${inlinedVersionOf(client)}"`);
   });
 
   it('gives the uploader the deliberate timeout, memory, concurrency and part settings', () => {
@@ -78,7 +98,7 @@ describe('functions', () => {
 
   it('gives every function the environment variables its handler requires', () => {
     const variables = (service: Service) => Object.keys(functionOf(s, service).fn.Properties.Environment.Variables);
-    expect(variables('webhook')).toEqual(expect.arrayContaining(['EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
+    expect(variables('webhook')).toEqual(expect.arrayContaining(['EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN', 'LEDGER_TABLE_NAME']));
     expect(variables('course-validation')).toEqual(expect.arrayContaining(['EVENT_BUS_NAME']));
     expect(variables('uploader')).toEqual(expect.arrayContaining(['ARCHIVE_BUCKET', 'LEDGER_TABLE_NAME', 'EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
     expect(variables('audit')).toEqual(expect.arrayContaining(['AUDIT_TABLE_NAME']));
@@ -301,13 +321,17 @@ describe('least privilege', () => {
     },
   });
 
-  it('webhook: put events on the bus, read the Zoom secret', () => {
-    const { bus, secret } = ids();
+  it('webhook: put events on the bus, read the Zoom secret, write and delete only its own replay records', () => {
+    const { bus, secret, ledger } = ids();
     expect(grants('webhook')).toEqual({
       'events:PutEvents': [bus],
       'secretsmanager:GetSecretValue': [secret],
       'secretsmanager:DescribeSecret': [secret],
+      'dynamodb:PutItem': [ledger],
+      'dynamodb:DeleteItem': [ledger],
     });
+    const dynamo = statementsOf(functionOf(s, 'webhook').policy).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+    expect(dynamo.map((st) => st.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${DELIVERY_KEY_PREFIX}*`] } }]);
   });
 
   it('course validation: put events, and send its own failures to its DLQ', () => {
@@ -320,6 +344,8 @@ describe('least privilege', () => {
     expect(grants('uploader')).toEqual({
       's3:PutObject': [bucket],
       's3:AbortMultipartUpload': [bucket],
+      's3:GetObject': [bucket],
+      's3:ListBucket': [bucket],
       'dynamodb:GetItem': [ledger],
       'dynamodb:PutItem': [ledger],
       'dynamodb:UpdateItem': [ledger],
@@ -332,7 +358,10 @@ describe('least privilege', () => {
     });
     const statements = statementsOf(functionOf(s, 'uploader').policy);
     const s3 = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('s3:')));
-    expect(s3.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/courses/*']] }]);
+    expect(s3.map((st) => [st.Resource, st.Condition])).toEqual([
+      [{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucket, 'Arn'] }, '/courses/*']] }, undefined],
+      [{ 'Fn::GetAtt': [bucket, 'Arn'] }, { StringLike: { 's3:prefix': ['courses/*'] } }],
+    ]);
     const query = statements.filter((st) => actionsOf(st).includes('dynamodb:Query'));
     expect(query.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ledger, 'Arn'] }, `/index/${LEDGER_KEYS.groupIndex}`]] }]);
   });
@@ -342,9 +371,11 @@ describe('least privilege', () => {
     expect(grants('audit')).toEqual({ 'dynamodb:PutItem': [audit], 'sqs:SendMessage': [dlq('audit')] });
   });
 
-  it('recovery sweep: query the ledger by state, put events', () => {
+  it('recovery sweep: query the ledger by state, count re-drives on file entries only, put events', () => {
     const { bus, ledger } = ids();
-    expect(grants('uploader-recovery')).toEqual({ 'dynamodb:Query': [ledger], 'events:PutEvents': [bus] });
+    expect(grants('uploader-recovery')).toEqual({ 'dynamodb:Query': [ledger], 'dynamodb:UpdateItem': [ledger], 'events:PutEvents': [bus] });
+    const update = statementsOf(functionOf(s, 'uploader-recovery').policy).filter((st) => actionsOf(st).includes('dynamodb:UpdateItem'));
+    expect(update.map((st) => st.Condition)).toEqual([{ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['file#*'] } }]);
     const query = statementsOf(functionOf(s, 'uploader-recovery').policy).filter((st) => actionsOf(st).includes('dynamodb:Query'));
     expect(query.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ledger, 'Arn'] }, `/index/${LEDGER_KEYS.stateIndex}`]] }]);
   });
@@ -409,6 +440,8 @@ describe('tables', () => {
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.Properties.BillingMode).toBe('PAY_PER_REQUEST');
     expect(table.Properties.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    // The webhook's replay records expire on their own in the ledger table.
+    expect(table.Properties.TimeToLiveSpecification).toEqual(_name === 'ledger' ? { AttributeName: DELIVERY_TTL_ATTRIBUTE, Enabled: true } : undefined);
     expect(table.Properties.KeySchema).toEqual(definition.KeySchema);
     expect(sortByName(table.Properties.AttributeDefinitions)).toEqual(sortByName(definition.AttributeDefinitions!));
     expect(sortByName(table.Properties.GlobalSecondaryIndexes)).toEqual(
