@@ -1,7 +1,7 @@
 /** Parent side of bench/simulator-process.ts: a simulator in a child process. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { SimulatedRecordingSpec } from '../services/zoom-simulator/simulator';
+import type { SimulatedRecordingSpec } from '../tools/zoom-simulator/simulator';
 
 export interface RemoteRecording {
   payload: unknown;

@@ -4,7 +4,7 @@
  * `{ addRecording: spec }`, the child answers `{ recording }` with the payload and the
  * files' sizes and SHA-256; `{ stop: true }` ends it. It exits with its parent.
  */
-import { startZoomSimulator, type SimulatedRecordingSpec } from '../services/zoom-simulator/simulator';
+import { startZoomSimulator, type SimulatedRecordingSpec } from '../tools/zoom-simulator/simulator';
 
 async function main(): Promise<void> {
   const simulator = await startZoomSimulator();

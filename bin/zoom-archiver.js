@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 // The `zoom-archiver` command: runs the TypeScript CLI through tsx (no build step).
 require('tsx/cjs');
-require('../services/cli/main.ts');
+require('../host/cli/main.ts');

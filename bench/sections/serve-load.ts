@@ -11,7 +11,7 @@ import autocannon from 'autocannon';
 import { signatureFor } from '../../services/webhook/signature';
 import { loadZoomFixture } from '../../tests/support/fixtures';
 import type { BenchContext } from '../section';
-import { zoomEnvFor } from '../../services/zoom-simulator/simulator';
+import { zoomEnvFor } from '../../tools/zoom-simulator/simulator';
 import { startRemoteSimulator } from '../remote-simulator';
 import { startServeProcess } from '../serve-process';
 import { table } from '../stats';

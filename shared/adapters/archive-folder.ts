@@ -32,14 +32,12 @@ import {
   ArchiveWriteError,
   assertArchiveKey,
   assertArchiveMetadata,
-  meterPutBody,
-  writeCause,
-  writeOrigin,
   type ArchiveObjectInfo,
   type ArchivePutInput,
   type ArchivePutResult,
   type ArchiveStore,
 } from '../ports/archive-store';
+import { meterPutBody, writeCause, writeOrigin } from './archive-put-body';
 
 export interface FolderArchiveStoreOptions {
   /** The archive folder; created on first put. Relative paths resolve against the working directory. */

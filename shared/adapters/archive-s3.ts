@@ -46,15 +46,12 @@ import {
   SHA256_METADATA_NAME,
   assertArchiveKey,
   assertArchiveMetadata,
-  meterPutBody,
-  writeCause,
-  writeOrigin,
   type ArchiveObjectInfo,
-  type BodyMeter,
   type ArchivePutInput,
   type ArchivePutResult,
   type ArchiveStore,
 } from '../ports/archive-store';
+import { meterPutBody, writeCause, writeOrigin, type BodyMeter } from './archive-put-body';
 
 const MiB = 1024 * 1024;
 /** S3's limits for multipart uploads. */

@@ -11,9 +11,9 @@ import { promisify } from 'node:util';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { DetailType } from '../../shared/events';
 import { toAuditRecord, type AuditInput } from '../../services/audit/summarize';
-import { printable, printableLines } from '../../services/cli/printable';
-import { runStatus } from '../../services/cli/status';
-import { dataPaths } from '../../services/runtime/paths';
+import { printable, printableLines } from '../../host/cli/printable';
+import { runStatus } from '../../host/cli/status';
+import { dataPaths } from '../../host/paths';
 
 const HOSTILE_TOPIC = '[MAQ101] lesson\u001b[2J\u001b[H all files archived OK \u001b]0;owned\u0007 \u202eevil\u202c\r\nfake line';
 const RAW_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -56,7 +56,7 @@ describe('status shows control characters visibly', () => {
 
   it('escapes them in the command line output', async () => {
     const run = promisify(execFile);
-    const { stdout } = await run('npx', ['tsx', 'services/cli/main.ts', 'status', '--data-dir', dir, '--failed', '--since', '2026-11-01'], { cwd: join(__dirname, '..', '..') });
+    const { stdout } = await run('npx', ['tsx', 'host/cli/main.ts', 'status', '--data-dir', dir, '--failed', '--since', '2026-11-01'], { cwd: join(__dirname, '..', '..') });
     expect(stdout).toContain('rec-\\x1b[31mX');
     expect(stdout).not.toMatch(RAW_CONTROLS);
   });

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
-import { parseSince, runStatus, type Summary24h } from '../../services/cli/status';
-import { dataPaths } from '../../services/runtime/paths';
+import { parseSince, runStatus, type Summary24h } from '../../host/cli/status';
+import { dataPaths } from '../../host/paths';
 import { seedRecords } from './seed';
 
 const NOW = new Date('2026-11-22T20:00:00Z');
@@ -60,10 +60,10 @@ describe('status', () => {
 
   it('runs as a command line against the data folder', async () => {
     const run = promisify(execFile);
-    const { stdout } = await run('npx', ['tsx', 'services/cli/main.ts', 'status', '--data-dir', dir, '--recording', 'rec-C', '--json'], { cwd: join(__dirname, '..', '..') });
+    const { stdout } = await run('npx', ['tsx', 'host/cli/main.ts', 'status', '--data-dir', dir, '--recording', 'rec-C', '--json'], { cwd: join(__dirname, '..', '..') });
     expect((JSON.parse(stdout) as { detailType: string }[]).map((r) => r.detailType)).toEqual(['RecordingAvailable', 'FileUploadFailed']);
 
-    const missing = await run('npx', ['tsx', 'services/cli/main.ts', 'status', '--data-dir', join(dir, 'nothing-here')], { cwd: join(__dirname, '..', '..') }).catch((e: { code: number; stderr: string }) => e);
+    const missing = await run('npx', ['tsx', 'host/cli/main.ts', 'status', '--data-dir', join(dir, 'nothing-here')], { cwd: join(__dirname, '..', '..') }).catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 2, stderr: expect.stringMatching(/no audit trail at .*nothing-here/) });
   });
 });

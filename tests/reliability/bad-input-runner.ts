@@ -32,7 +32,7 @@ import {
 import type { AppLogger } from '../../shared/logger';
 import { loadArchiverConfig } from '../../services/course-validation/config';
 import { validateRecording } from '../../services/course-validation/use-case';
-import { createServerApp, startServer, type RunningServer } from '../../services/runtime/server';
+import { createServerApp, startServer, type RunningServer } from '../../host/server';
 import { uploadFile, type UploaderDeps } from '../../services/uploader/use-case';
 import { WEBHOOK_PATH } from '../../services/webhook/http';
 import { loadZoomFixture, signedHeaders } from '../support/fixtures';

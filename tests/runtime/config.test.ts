@@ -1,5 +1,5 @@
 import { ConfigError } from '../../shared/errors';
-import { loadRuntimeConfig } from '../../services/runtime/config';
+import { loadRuntimeConfig } from '../../host/config';
 
 const base = { ZOOM_WEBHOOK_SECRET_TOKEN: 'zoom-secret-token-22ch' };
 

@@ -5,7 +5,7 @@
  */
 import { ArchiverError } from '../../shared/errors';
 import { ALL_DETAIL_TYPES, CONSUMER_RULES, DetailType, EVENT_SOURCE, type ConsumerName, type DetailTypeName } from '../../shared/events';
-import { EventPatternError, matchesPattern, validatePattern } from '../../services/runtime/event-pattern';
+import { EventPatternError, matchesPattern, validatePattern } from '../../host/bus/event-pattern';
 import { MATCH_CASES, REJECT_CASES } from './event-pattern-cases';
 
 describe('matchesPattern: EventBridge documentation examples', () => {

@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DetailType } from '../../shared/events';
 import { silentLogger } from '../../shared/logger';
-import { runStatus } from '../../services/cli/status';
-import { loadRuntimeConfig } from '../../services/runtime/config';
-import { startRuntime, type Runtime } from '../../services/runtime/runtime';
-import { startZoomSimulator, zoomEnvFor, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { runStatus } from '../../host/cli/status';
+import { loadRuntimeConfig } from '../../host/config';
+import { startRuntime, type Runtime } from '../../host/runtime';
+import { startZoomSimulator, zoomEnvFor, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 
 const MiB = 1024 * 1024;
 const SECRET = 'key-conflict-test-secret';

@@ -12,8 +12,8 @@ import { basename, dirname, join } from 'node:path';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import { DetailType } from '../../shared/events';
-import { dataPaths } from '../../services/runtime/paths';
-import { startZoomSimulator, zoomEnvFor, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { dataPaths } from '../../host/paths';
+import { startZoomSimulator, zoomEnvFor, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 
 const ROOT = join(__dirname, '..', '..');
 const SECRET = 'kill-test-secret';

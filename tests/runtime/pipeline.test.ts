@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DetailType } from '../../shared/events';
 import { silentLogger } from '../../shared/logger';
-import { loadRuntimeConfig } from '../../services/runtime/config';
-import { startRuntime, type Runtime } from '../../services/runtime/runtime';
-import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { loadRuntimeConfig } from '../../host/config';
+import { startRuntime, type Runtime } from '../../host/runtime';
+import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 
 const MiB = 1024 * 1024;
 const SECRET = 'runtime-test-secret';

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveCommand, type Serving } from '../../services/cli/serve';
+import { serveCommand, type Serving } from '../../host/cli/serve';
 import { DetailType } from '../../shared/events';
 
 describe('sandbox (serve without a Zoom secret)', () => {

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import { silentLogger } from '../../shared/logger';
-import { createServerApp, startServer, type RunningServer } from '../../services/runtime/server';
+import { createServerApp, startServer, type RunningServer } from '../../host/server';
 import { WEBHOOK_PATH } from '../../services/webhook/http';
 import { signedHeaders } from '../support/fixtures';
 import { MemoryPublisher } from '../support/memory-publisher';

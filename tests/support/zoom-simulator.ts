@@ -1,2 +1,2 @@
-/** The Zoom simulator lives in services/zoom-simulator/ (the sandbox uses it too); tests import it from here. */
-export * from '../../services/zoom-simulator/simulator';
+/** The Zoom simulator lives in tools/zoom-simulator/ (the sandbox uses it too); tests import it from here. */
+export * from '../../tools/zoom-simulator/simulator';

@@ -20,7 +20,7 @@ import { uploadFile, type UploaderDeps } from '../../services/uploader/use-case'
 import { MemoryPublisher } from '../support/memory-publisher';
 import { uploadRequestsFor, type Requested } from '../support/pipeline';
 import { startS3rver, type S3rverHandle } from '../support/s3rver';
-import { startZoomSimulator, type SimulatedRecordingSpec, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { startZoomSimulator, type SimulatedRecordingSpec, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 
 export const WEBHOOK_SECRET = 'uploader-test-webhook-secret';
 

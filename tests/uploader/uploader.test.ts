@@ -6,7 +6,7 @@
  */
 import { DetailType } from '../../shared/events';
 import { LedgerStoreError, MAX_LEDGER_REQUEST_BYTES, type UploadLedger } from '../../shared/ports/upload-ledger';
-import type { ZoomFault } from '../../services/zoom-simulator/simulator';
+import type { ZoomFault } from '../../tools/zoom-simulator/simulator';
 import { mp4, startHarness, type Harness } from './harness';
 
 const MiB = 1024 * 1024;

@@ -11,7 +11,7 @@ import { handle } from 'hono/aws-lambda';
 import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import { silentLogger } from '../../shared/logger';
-import { createServerApp, startServer, type RunningServer } from '../../services/runtime/server';
+import { createServerApp, startServer, type RunningServer } from '../../host/server';
 import { createWebhookApp, WEBHOOK_PATH } from '../../services/webhook/http';
 import type { WebhookDeps } from '../../services/webhook/use-case';
 import { signedHeaders } from '../support/fixtures';

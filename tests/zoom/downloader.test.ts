@@ -13,7 +13,7 @@ import {
   ZoomTransferError,
 } from '../../shared/ports/zoom-client';
 import { createMediaVerifier } from '../../services/uploader/media-verifier';
-import { startZoomSimulator, type SimulatedRecording, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { startZoomSimulator, type SimulatedRecording, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 
 async function sha256Of(body: Readable): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { urlValidationAnswer, verifySignature } from '../../services/webhook/signature';
-import { BLOCK_SIZE, GeneratedContent, contentSha256, startZoomSimulator, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { BLOCK_SIZE, GeneratedContent, contentSha256, startZoomSimulator, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 

@@ -2,7 +2,7 @@ import { SignJWT } from 'jose';
 import { ConfigError } from '../../shared/errors';
 import { ZoomOAuthTokenSource, webhookTokenExpiry } from '../../shared/adapters/zoom-oauth';
 import { OAuthError } from '../../shared/ports/zoom-client';
-import { startZoomSimulator, type ZoomSimulator } from '../../services/zoom-simulator/simulator';
+import { startZoomSimulator, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 
 const MINUTE = 60_000;
 

@@ -7,7 +7,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DetailType } from '../../../shared/events';
-import { dataPaths } from '../../../services/runtime/paths';
+import { dataPaths } from '../../../host/paths';
 import { runScenario } from './runner';
 import { FAULT_SCENARIOS, expectedCounts, type FaultScenario } from './scenarios';
 

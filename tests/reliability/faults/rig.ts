@@ -18,10 +18,10 @@ import { SqliteUploadLedger } from '../../../shared/adapters/ledger-sqlite';
 import type { AppLogger } from '../../../shared/logger';
 import type { AuditRecord } from '../../../shared/ports/audit-log';
 import type { LedgerEntry } from '../../../shared/ports/upload-ledger';
-import { loadRuntimeConfig } from '../../../services/runtime/config';
-import { dataPaths } from '../../../services/runtime/paths';
-import { startRuntime, type Runtime } from '../../../services/runtime/runtime';
-import { zoomEnvFor, type ZoomSimulator } from '../../../services/zoom-simulator/simulator';
+import { loadRuntimeConfig } from '../../../host/config';
+import { dataPaths } from '../../../host/paths';
+import { startRuntime, type Runtime } from '../../../host/runtime';
+import { zoomEnvFor, type ZoomSimulator } from '../../../tools/zoom-simulator/simulator';
 import { runRetry, startServe, type CommandResult, type ServeProcess } from './serve-process';
 
 export type StoreKind = 'folder' | 's3';

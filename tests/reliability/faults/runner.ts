@@ -9,7 +9,7 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { DetailType } from '../../../shared/events';
 import type { AuditRecord } from '../../../shared/ports/audit-log';
-import { startZoomSimulator, type FileStats, type SimulatedFileSpec } from '../../../services/zoom-simulator/simulator';
+import { startZoomSimulator, type FileStats, type SimulatedFileSpec } from '../../../tools/zoom-simulator/simulator';
 import { createS3rverClient } from '../../support/s3rver';
 import { writeResult, type ScenarioCounts, type ScenarioResult } from './results';
 import { WEBHOOK_SECRET, startRig, type ArchiveTarget, type ArchiveListing, type Rig } from './rig';

@@ -9,7 +9,7 @@
  * hook (stop S3 mid-transfer, kill the process).
  */
 import type { FailureCode } from '../../../shared/events';
-import type { SimulatedFile, SimulatedRecording, ZoomSimulator } from '../../../services/zoom-simulator/simulator';
+import type { SimulatedFile, SimulatedRecording, ZoomSimulator } from '../../../tools/zoom-simulator/simulator';
 import type { Harness, Rig, StoreKind } from './rig';
 import type { S3FaultProxy } from './s3-fault-proxy';
 import type { S3rverProcess } from './s3rver-process';

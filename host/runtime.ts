@@ -7,19 +7,19 @@
  */
 import { mkdirSync } from 'node:fs';
 import { S3Client } from '@aws-sdk/client-s3';
-import { FolderArchiveStore } from '../../shared/adapters/archive-folder';
-import { S3ArchiveStore } from '../../shared/adapters/archive-s3';
-import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
-import { SqliteDeliveryGuard } from '../../shared/adapters/delivery-guard-sqlite';
-import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
-import { TokenSealer } from '../../shared/crypto/token-seal';
-import type { AppLogger } from '../../shared/logger';
-import type { ArchiveStore } from '../../shared/ports/archive-store';
-import { recoverStalledUploads } from '../uploader/redrive';
-import { createUploaderDeps } from '../uploader/wiring';
+import { FolderArchiveStore } from '../shared/adapters/archive-folder';
+import { S3ArchiveStore } from '../shared/adapters/archive-s3';
+import { SqliteAuditLog } from '../shared/adapters/audit-sqlite';
+import { SqliteDeliveryGuard } from '../shared/adapters/delivery-guard-sqlite';
+import { SqliteUploadLedger } from '../shared/adapters/ledger-sqlite';
+import { TokenSealer } from '../shared/crypto/token-seal';
+import type { AppLogger } from '../shared/logger';
+import type { ArchiveStore } from '../shared/ports/archive-store';
+import { recoverStalledUploads } from '../services/uploader/redrive';
+import { createUploaderDeps } from '../services/uploader/wiring';
 import type { RuntimeConfig } from './config';
 import { auditConsumer, courseValidationConsumer, uploaderConsumer } from './consumers';
-import { DurableBus } from './durable-bus';
+import { DurableBus } from './bus/durable-bus';
 import { createServerApp, startServer } from './server';
 
 export interface Runtime {

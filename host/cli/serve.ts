@@ -1,14 +1,14 @@
 /**
  * `zoom-archiver serve`: runs the single-machine pipeline. Without a Zoom secret it
- * runs the sandbox first (services/sandbox/): a simulated Zoom on loopback delivers
+ * runs the sandbox first (tools/sandbox/): a simulated Zoom on loopback delivers
  * sample recordings through the real webhook, and the run ends with a summary. The
  * server keeps serving afterwards in both modes.
  */
 import { createLogger } from '../../shared/logger';
-import { loadRuntimeConfig } from '../runtime/config';
-import { startRuntime, type Runtime } from '../runtime/runtime';
-import { runSandboxDemo, startSandbox, type Sandbox, type SandboxResult } from '../sandbox/sandbox';
-import { WEBHOOK_PATH } from '../webhook/http';
+import { loadRuntimeConfig } from '../config';
+import { startRuntime, type Runtime } from '../runtime';
+import { runSandboxDemo, startSandbox, type Sandbox, type SandboxResult } from '../../tools/sandbox/sandbox';
+import { WEBHOOK_PATH } from '../../services/webhook/http';
 
 export interface ServeOptions {
   env: Record<string, string | undefined>;

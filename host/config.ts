@@ -4,11 +4,11 @@
  * make `npm start` work with nothing set: SQLite and a folder archive under ./data.
  */
 import * as z from 'zod/mini';
-import { secretsFromEnv, type ZoomSecrets } from '../../shared/config/secrets';
-import { ConfigError } from '../../shared/errors';
-import { loadArchiverConfig, type ArchiverConfig } from '../course-validation/config';
-import { loadUploaderSettings, type UploaderSettings } from '../uploader/config';
-import { loadWebhookConfig, type WebhookConfig } from '../webhook/config';
+import { secretsFromEnv, type ZoomSecrets } from '../shared/config/secrets';
+import { ConfigError } from '../shared/errors';
+import { loadArchiverConfig, type ArchiverConfig } from '../services/course-validation/config';
+import { loadUploaderSettings, type UploaderSettings } from '../services/uploader/config';
+import { loadWebhookConfig, type WebhookConfig } from '../services/webhook/config';
 import { DEFAULT_DATA_DIR, dataPaths } from './paths';
 
 export type ArchiveTarget =

@@ -6,9 +6,9 @@
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import { CONSUMER_RULES } from '../../shared/events';
 import { createLogger } from '../../shared/logger';
-import { DurableBus } from '../runtime/durable-bus';
-import type { dataPaths } from '../runtime/paths';
-import { retryFailed, type RedriveResult } from '../uploader/redrive';
+import { DurableBus } from '../bus/durable-bus';
+import type { dataPaths } from '../paths';
+import { retryFailed, type RedriveResult } from '../../services/uploader/redrive';
 
 export async function retryCommand(paths: ReturnType<typeof dataPaths>, target: { fileId: string } | { since?: number }): Promise<RedriveResult> {
   const logger = createLogger('retry', process.env.LOG_LEVEL ?? 'WARN');

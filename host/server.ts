@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createWebhookApp } from '../webhook/http';
-import type { WebhookDeps } from '../webhook/use-case';
+import { createWebhookApp } from '../services/webhook/http';
+import type { WebhookDeps } from '../services/webhook/use-case';
 
 export interface RunningServer {
   url: string;

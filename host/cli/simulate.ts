@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signatureFor } from '../webhook/signature';
+import { signatureFor } from '../../services/webhook/signature';
 
 export const SAMPLE_DIR = join(__dirname, '..', '..', 'tests', 'fixtures', 'zoom');
 

@@ -2,15 +2,15 @@
  * The bus consumers of the single-machine runtime: the same use cases the Lambda
  * handlers call, subscribed with the same rule patterns (shared/events/rules.ts).
  */
-import { ALL_DETAIL_TYPES, CONSUMER_RULES, DetailType, parseEvent } from '../../shared/events';
-import type { AppLogger } from '../../shared/logger';
-import type { AuditLog } from '../../shared/ports/audit-log';
-import type { EventPublisher } from '../../shared/ports/event-publisher';
-import { auditEvent } from '../audit/use-case';
-import type { ArchiverConfig } from '../course-validation/config';
-import { validateRecording } from '../course-validation/use-case';
-import { uploadFile, type UploaderDeps } from '../uploader/use-case';
-import type { Consumer } from './durable-bus';
+import { ALL_DETAIL_TYPES, CONSUMER_RULES, DetailType, parseEvent } from '../shared/events';
+import type { AppLogger } from '../shared/logger';
+import type { AuditLog } from '../shared/ports/audit-log';
+import type { EventPublisher } from '../shared/ports/event-publisher';
+import { auditEvent } from '../services/audit/use-case';
+import type { ArchiverConfig } from '../services/course-validation/config';
+import { validateRecording } from '../services/course-validation/use-case';
+import { uploadFile, type UploaderDeps } from '../services/uploader/use-case';
+import type { Consumer } from './bus/durable-bus';
 
 export function courseValidationConsumer(deps: { rules: ArchiverConfig; publisher: EventPublisher; logger: AppLogger }): Consumer {
   return {

@@ -10,12 +10,12 @@ import { relative } from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
 import { DetailType } from '../../shared/events';
 import type { AuditRecord } from '../../shared/ports/audit-log';
-import type { ArchiverConfig } from '../course-validation/config';
-import { selectFiles } from '../course-validation/file-selection';
-import type { Runtime } from '../runtime/runtime';
-import { WEBHOOK_PATH } from '../webhook/http';
-import { assignFileIds } from '../webhook/normalize';
-import type { ZoomRecordingFile } from '../webhook/zoom-payload';
+import type { ArchiverConfig } from '../../services/course-validation/config';
+import { selectFiles } from '../../services/course-validation/file-selection';
+import type { Runtime } from '../../host/runtime';
+import { WEBHOOK_PATH } from '../../services/webhook/http';
+import { assignFileIds } from '../../services/webhook/normalize';
+import type { ZoomRecordingFile } from '../../services/webhook/zoom-payload';
 import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../zoom-simulator/simulator';
 import { sampleRecordings } from './sample';
 

@@ -9,7 +9,7 @@ import { ConfigError } from '../../shared/errors';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAuditLog } from '../../shared/adapters/audit-dynamodb';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
-import { dataPaths } from '../runtime/paths';
+import { dataPaths } from '../paths';
 import { retryCommand } from './retry';
 import { serveCommand } from './serve';
 import { parseSince, runStatus } from './status';
