@@ -37,6 +37,10 @@ export interface RuntimeConfig {
   uploader: UploaderSettings;
   secrets: ZoomSecrets;
   rules: ArchiverConfig;
+  /** Delivered bus history older than this is deleted (BUS_RETENTION_DAYS). */
+  busRetentionMs: number;
+  /** The variables this was loaded from (set ones only): the consumers' worker loads the same. */
+  env: Record<string, string>;
 }
 
 const RuntimeEnvSchema = z.object({
@@ -51,6 +55,7 @@ const RuntimeEnvSchema = z.object({
   UPLOAD_CONCURRENCY: z._default(z.coerce.number().check(z.int('must be a whole number'), z.positive('must be positive'), z.lte(64, 'must be at most 64')), 2),
   BUS_SYNC: z._default(z.enum(['normal', 'full'], 'must be normal or full'), 'normal'),
   RECOVERY_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.positive('must be positive')), 10),
+  BUS_RETENTION_DAYS: z._default(z.coerce.number().check(z.positive('must be positive'), z.lte(3650, 'must be at most 3650')), 30),
 });
 
 /** Loads everything; collects the problems of every part and throws them together. */
@@ -102,5 +107,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
     uploader,
     secrets,
     rules,
+    busRetentionMs: e.BUS_RETENTION_DAYS * 86_400_000,
+    env: present as Record<string, string>,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The bus consumers of the single-machine runtime: the same use cases the Lambda
- * handlers call, subscribed with the same rule patterns (shared/events/rules.ts).
+ * handlers call, each bound to the rule (shared/events/rules.ts) the bus routes by.
  */
 import { ALL_DETAIL_TYPES, CONSUMER_RULES, DetailType, parseEvent } from '../shared/events';
 import type { AppLogger } from '../shared/logger';
@@ -15,7 +15,6 @@ import type { Consumer } from './bus/durable-bus';
 export function courseValidationConsumer(deps: { rules: ArchiverConfig; publisher: EventPublisher; logger: AppLogger }): Consumer {
   return {
     name: CONSUMER_RULES.courseValidation.id,
-    pattern: CONSUMER_RULES.courseValidation.pattern,
     concurrency: 4,
     maxAttempts: 5,
     async handle(event) {
@@ -28,7 +27,6 @@ export function courseValidationConsumer(deps: { rules: ArchiverConfig; publishe
 export function uploaderConsumer(deps: UploaderDeps, concurrency: number): Consumer {
   return {
     name: CONSUMER_RULES.uploader.id,
-    pattern: CONSUMER_RULES.uploader.pattern,
     concurrency,
     maxAttempts: 10,
     async handle(event) {
@@ -42,7 +40,6 @@ export function uploaderConsumer(deps: UploaderDeps, concurrency: number): Consu
 export function auditConsumer(deps: { auditLog: AuditLog; logger: AppLogger }): Consumer {
   return {
     name: CONSUMER_RULES.audit.id,
-    pattern: CONSUMER_RULES.audit.pattern,
     concurrency: 1,
     maxAttempts: 10,
     async handle(event) {

@@ -1,72 +1,63 @@
 /**
- * The single-machine runtime: one process running the whole pipeline — the webhook
- * over HTTP, the durable bus, course validation, the uploader (bounded concurrency),
- * the audit trail, and a periodic recovery sweep — over SQLite and a folder or any
- * S3-compatible bucket. `close()` is the graceful stop: no new requests, in-flight
- * uploads stop and release their leases, then the stores close.
+ * The single-machine runtime: the whole pipeline in one process, in two threads.
+ *
+ * - This thread answers Zoom and does only that: the HTTP server, the webhook use
+ *   case, the replay guard, and the bus's publish — the event is committed to
+ *   bus.sqlite (SQLite WAL) before the 200, exactly as before.
+ * - A worker thread (host/workers/consumers-worker.ts) runs the bus's deliveries:
+ *   course validation, the uploader (bounded concurrency), the audit trail, and the
+ *   periodic recovery sweep, over its own SQLite connections. A publish here wakes it
+ *   at once; it also polls, so work written by another process (`retry`) is found.
+ *
+ * `close()` is the graceful stop: no new requests; the worker's uploads stop and
+ * release their leases, in-flight deliveries finish, its stores close; then ours.
  */
 import { mkdirSync } from 'node:fs';
-import { S3Client } from '@aws-sdk/client-s3';
-import { FolderArchiveStore } from '../shared/adapters/archive-folder';
-import { S3ArchiveStore } from '../shared/adapters/archive-s3';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { SqliteAuditLog } from '../shared/adapters/audit-sqlite';
 import { SqliteDeliveryGuard } from '../shared/adapters/delivery-guard-sqlite';
 import { SqliteUploadLedger } from '../shared/adapters/ledger-sqlite';
 import { TokenSealer } from '../shared/crypto/token-seal';
+import type { DomainEvent } from '../shared/events';
 import type { AppLogger } from '../shared/logger';
 import type { ArchiveStore } from '../shared/ports/archive-store';
-import { recoverStalledUploads } from '../services/uploader/redrive';
-import { createUploaderDeps } from '../services/uploader/wiring';
+import type { EventPublisher } from '../shared/ports/event-publisher';
+import { DurableBus, type BusStats } from './bus/durable-bus';
 import type { RuntimeConfig } from './config';
-import { auditConsumer, courseValidationConsumer, uploaderConsumer } from './consumers';
-import { DurableBus } from './bus/durable-bus';
 import { createServerApp, startServer } from './server';
+import { createArchiveStore } from './stores';
+import type { FromWorker, ToWorker, WorkerInput } from './workers/messages';
+
+/** The bus as this thread sees it: publish, and ask the worker whether all is delivered. */
+export interface RuntimeBus extends EventPublisher {
+  /** Resolves once the worker has nothing due or in flight (the sandbox summary, tests). */
+  idle(): Promise<void>;
+  /** Pending (including in flight) and dead deliveries, from bus.sqlite. */
+  stats(): BusStats;
+}
 
 export interface Runtime {
   url: string;
-  bus: DurableBus;
+  bus: RuntimeBus;
+  /** Read access to the stores the worker writes (WAL: reads never block it). */
   ledger: SqliteUploadLedger;
   auditLog: SqliteAuditLog;
   store: ArchiveStore;
   close(): Promise<void>;
 }
 
-export function createArchiveStore(config: RuntimeConfig): ArchiveStore {
-  const { archive, uploader } = config;
-  if (archive.kind === 'folder') return new FolderArchiveStore({ root: archive.dir });
-  const client = new S3Client({
-    region: archive.region,
-    endpoint: archive.endpoint,
-    forcePathStyle: archive.forcePathStyle,
-    credentials: archive.credentials,
-    // Many S3-compatible servers store aws-chunked framing as object bytes (TOOLCHAIN.md): send checksums only when required.
-    ...(archive.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
-  });
-  return new S3ArchiveStore({ client, bucket: archive.bucket, partSizeBytes: uploader.partSizeBytes, queueSize: uploader.queueSize });
-}
+const WORKER_ENTRY = join(__dirname, 'workers', 'consumers-entry.js');
 
 export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Promise<Runtime> {
   mkdirSync(config.paths.root, { recursive: true });
-  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync });
+  const consumers = await startConsumersWorker(config, logger);
+  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync, retentionMs: config.busRetentionMs, onPublished: () => consumers.send({ type: 'wake' }) });
   const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
   const auditLog = new SqliteAuditLog(config.paths.audit);
   const store = createArchiveStore(config);
-  const shutdown = new AbortController();
-  const uploaderDeps = createUploaderDeps({ settings: config.uploader, secrets: config.secrets, store, ledger, publisher: bus, logger, shutdown: shutdown.signal });
-
-  bus.subscribe(courseValidationConsumer({ rules: config.rules, publisher: bus, logger }));
-  bus.subscribe(uploaderConsumer(uploaderDeps, config.uploadConcurrency));
-  bus.subscribe(auditConsumer({ auditLog, logger }));
-
-  const sweep = () =>
-    recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: config.uploader.leaseMs, maxRedrives: config.uploader.maxRedrives }).catch((error: unknown) =>
-      logger.warn('recovery sweep failed; will try again', { error: error instanceof Error ? error.message : String(error) }),
-    );
-  await sweep();
-  const sweeper = setInterval(() => void sweep(), config.recoveryIntervalMs);
-  sweeper.unref();
-
   const deliveries = new SqliteDeliveryGuard(config.paths.deliveries);
+
   const app = createServerApp({
     secretToken: config.webhook.secretToken,
     maxSkewSeconds: config.webhook.maxSkewSeconds,
@@ -76,22 +67,26 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
     logger,
     now: () => new Date(),
   });
-  const server = await startServer(app, config.host, config.port);
-  bus.start();
+  const server = await startServer(app, config.host, config.port).catch(async (error: unknown) => {
+    await consumers.stop();
+    throw error;
+  });
 
   let closing: Promise<void> | undefined;
   return {
     url: server.url,
-    bus,
+    bus: {
+      publish: (events: readonly DomainEvent[]) => bus.publish(events),
+      idle: () => consumers.idle(),
+      stats: () => bus.stats(),
+    },
     ledger,
     auditLog,
     store,
     close() {
       closing ??= (async () => {
-        clearInterval(sweeper);
         await server.close();
-        shutdown.abort();
-        await bus.stop();
+        await consumers.stop();
         bus.close();
         ledger.close();
         auditLog.close();
@@ -100,4 +95,80 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
       return closing;
     },
   };
+}
+
+interface ConsumersWorker {
+  send(message: ToWorker): void;
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the worker and resolves once its consumers run (or rejects with why they could not). */
+function startConsumersWorker(config: RuntimeConfig, logger: AppLogger): Promise<ConsumersWorker> {
+  const input: WorkerInput = { env: config.env };
+  const worker = new Worker(WORKER_ENTRY, { workerData: input });
+  const idleWaiters = new Map<number, () => void>();
+  let nextIdle = 0;
+  let stopped: Promise<void> | undefined;
+  let exited = false;
+  const exit = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    worker.on('message', (message: FromWorker) => {
+      switch (message.type) {
+        case 'log':
+          logger[message.level](message.message, message.fields ?? {});
+          break;
+        case 'ready':
+          ready = true;
+          resolve(handle);
+          break;
+        case 'failed':
+          if (!ready) reject(new Error(`the consumers' worker could not start: ${message.message}`));
+          else logger.error('consumers worker failed', { error: message.message });
+          break;
+        case 'idle':
+          idleWaiters.get(message.id)?.();
+          idleWaiters.delete(message.id);
+          break;
+        case 'stopped':
+          break;
+      }
+    });
+    worker.on('error', (error) => {
+      if (!ready) reject(error);
+      else logger.error('consumers worker crashed; deliveries stay pending in bus.sqlite for the next start', { error: `${error.name}: ${error.message}` });
+    });
+    worker.on('exit', (code) => {
+      exited = true;
+      for (const resolveIdle of idleWaiters.values()) resolveIdle();
+      idleWaiters.clear();
+      if (!ready) reject(new Error(`the consumers' worker exited with code ${code} before it started`));
+      else if (!stopped) {
+        logger.error('consumers worker exited unexpectedly; stopping the process so that a supervisor restarts it', { code });
+        process.exitCode = 1;
+      }
+    });
+
+    const handle: ConsumersWorker = {
+      send(message) {
+        if (!exited) worker.postMessage(message);
+      },
+      idle() {
+        if (exited) return Promise.resolve();
+        const id = nextIdle++;
+        return new Promise<void>((done) => {
+          idleWaiters.set(id, done);
+          worker.postMessage({ type: 'idle', id } satisfies ToWorker);
+        });
+      },
+      stop() {
+        stopped ??= exited
+          ? Promise.resolve()
+          : (worker.postMessage({ type: 'stop' } satisfies ToWorker), exit);
+        return stopped;
+      },
+    };
+  });
 }

@@ -1,19 +1,26 @@
 /**
  * The single-machine event bus: EventBridge's role, kept in SQLite so that nothing
- * accepted is lost. `publish` validates each event, routes it with the same rule
- * patterns as the cloud stack, and commits the event and one delivery per matching
- * consumer in one transaction before it resolves — so a webhook that answered 200
+ * accepted is lost. `publish` validates each event, routes it with the rules the
+ * cloud stack deploys (CONSUMER_RULES: every rule, whether or not this process runs
+ * its consumer — so a publisher without consumers, such as the webhook's thread or
+ * `zoom-archiver retry`, routes exactly like EventBridge), and commits the event and
+ * one delivery per matching rule in one transaction before it resolves — so a webhook that answered 200
  * survives a kill -9. `sync: 'normal'` (the default; SQLite WAL with synchronous=NORMAL)
  * makes a commit durable against a crash of the process, not of the machine, without
  * an fsync per event; `sync: 'full'` adds that fsync (a power loss cannot lose an
- * acknowledged webhook either) at a measured cost in answer time (bench/results). Deliveries run with bounded concurrency per
- * consumer, retry with backoff, and end `dead` (the local dead-letter queue) after
- * the consumer's attempts. On start, and every poll interval, pending deliveries are
- * picked up — including those written by another process (e.g. `zoom-archiver retry`).
+ * acknowledged webhook either) at a measured cost in answer time (bench/results).
+ * Deliveries run with bounded concurrency per consumer, retry with backoff, and end
+ * `dead` (the local dead-letter queue) after the consumer's attempts, or at once when
+ * the error says retrying cannot help (`retryable: false`); dead deliveries can be
+ * listed and re-driven. On start, and every poll interval, pending deliveries are
+ * picked up — including those written by another process or thread. Delivered
+ * history older than the retention is deleted, so the file does not grow forever.
  */
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
-import { EVENT_SOURCE, parseDetail, type DetailTypeName, type DomainEvent, type EventPattern } from '../../shared/events';
+import type Database from 'better-sqlite3';
+import { openSqliteDatabase } from '../../shared/adapters/sqlite-database';
+import { ArchiverError } from '../../shared/errors';
+import { CONSUMER_RULES, EVENT_SOURCE, parseDetail, type ConsumerRule, type DetailTypeName, type DomainEvent } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import { backoffDelay, type BackoffOptions } from '../../shared/retry';
@@ -32,8 +39,8 @@ export interface BusEnvelope {
 export type DeliveryResult = 'done' | 'later';
 
 export interface Consumer {
+  /** The id of the rule (CONSUMER_RULES) whose deliveries this consumer handles. */
   name: string;
-  pattern: EventPattern;
   concurrency: number;
   /** Failed deliveries (thrown errors) before the delivery is dead. */
   maxAttempts: number;
@@ -48,7 +55,26 @@ export interface DurableBusOptions {
   pollIntervalMs?: number;
   backoff?: BackoffOptions;
   now?: () => number;
+  /** The routing rules; the stack's (CONSUMER_RULES) unless a test needs others. */
+  rules?: readonly ConsumerRule[];
+  /** Delivered events older than this are deleted (BUS_RETENTION_DAYS); dead ones are kept. */
+  retentionMs?: number;
+  /** Called after each publish commits, e.g. to wake a dispatcher on another thread. */
+  onPublished?: () => void;
 }
+
+/** A delivery that failed for good, for `retry --dead` and the operator. */
+export interface DeadDelivery {
+  seq: number;
+  eventId: string;
+  consumer: string;
+  detailType: DetailTypeName;
+  attempts: number;
+  lastError: string | null;
+  updatedAt: number;
+}
+
+export const DEFAULT_BUS_RETENTION_MS = 30 * 86_400_000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -70,6 +96,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 -- In seq order, so "the next due deliveries" stops after LIMIT rows instead of sorting the backlog.
 CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (consumer, state, seq);
+-- For the retention sweep: old done deliveries, then old events.
+CREATE INDEX IF NOT EXISTS deliveries_age ON deliveries (state, updated_at);
+CREATE INDEX IF NOT EXISTS events_time ON events (time);
 DROP INDEX IF EXISTS deliveries_pending;
 `;
 
@@ -100,12 +129,18 @@ export class DurableBus implements EventPublisher {
   private timer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
   private readonly sql: ReturnType<DurableBus['prepareStatements']>;
+  private readonly rules: readonly ConsumerRule[];
+  private readonly retentionMs: number;
+  private readonly onPublished: (() => void) | undefined;
+  private lastPrune = 0;
 
   constructor(options: DurableBusOptions) {
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.db.pragma('busy_timeout = 5000');
+    this.rules = options.rules ?? Object.values(CONSUMER_RULES);
+    // A bad rule fails at start-up, not at the first event.
+    for (const rule of this.rules) validatePattern(rule.pattern);
+    this.retentionMs = options.retentionMs ?? DEFAULT_BUS_RETENTION_MS;
+    this.onPublished = options.onPublished;
+    this.db = openSqliteDatabase(options.path, { synchronous: options.sync === 'full' ? 'FULL' : 'NORMAL' });
     this.db.exec(SCHEMA);
     this.sql = this.prepareStatements();
     this.logger = options.logger;
@@ -114,9 +149,11 @@ export class DurableBus implements EventPublisher {
     this.now = options.now ?? Date.now;
   }
 
-  /** Adds a consumer; its pattern is checked now, so a bad rule fails at start-up. */
+  /** Runs `consumer` for the deliveries of its rule; a name that is no rule's id is a wiring error. */
   subscribe(consumer: Consumer): void {
-    validatePattern(consumer.pattern);
+    if (!this.rules.some((rule) => rule.id === consumer.name)) {
+      throw new Error(`no bus rule named ${consumer.name} (rules: ${this.rules.map((r) => r.id).join(', ')})`);
+    }
     this.consumers.set(consumer.name, { consumer, inFlight: new Map() });
   }
 
@@ -125,10 +162,40 @@ export class DurableBus implements EventPublisher {
     const rows = events.map((event) => {
       parseDetail(event.detailType, event.detail);
       const envelope: BusEnvelope = { id: randomUUID(), time: new Date(now).toISOString(), source: EVENT_SOURCE, 'detail-type': event.detailType, detail: event.detail };
-      const consumers = [...this.consumers.values()].filter(({ consumer }) => matchesPattern(consumer.pattern, envelope)).map(({ consumer }) => consumer.name);
+      const consumers = this.rules.filter((rule) => matchesPattern(rule.pattern, envelope)).map((rule) => rule.id);
       return { envelope, consumers };
     });
     this.sql.publish(rows, now);
+    this.schedulePump();
+    this.onPublished?.();
+  }
+
+  /** Deliveries that failed for good, oldest first. */
+  listDead(limit = 1000): DeadDelivery[] {
+    return (this.sql.dead.all(limit) as { seq: number; event_id: string; consumer: string; detail_type: DetailTypeName; attempts: number; last_error: string | null; updated_at: number }[]).map(
+      (row) => ({ seq: row.seq, eventId: row.event_id, consumer: row.consumer, detailType: row.detail_type, attempts: row.attempts, lastError: row.last_error, updatedAt: row.updated_at }),
+    );
+  }
+
+  /** Makes dead deliveries pending again with fresh attempts (all of them, or those in `seqs`); returns how many. */
+  redriveDead(seqs?: readonly number[]): number {
+    const now = this.now();
+    const changed = seqs ? this.sql.redriveSome(seqs, now) : this.sql.redriveAll.run(now, now).changes;
+    if (changed > 0) {
+      this.schedulePump();
+      this.onPublished?.();
+    }
+    return changed;
+  }
+
+  /** Deletes delivered history older than the retention: done deliveries, then events with no delivery left. */
+  prune(): { deliveries: number; events: number } {
+    const cutoff = this.now() - this.retentionMs;
+    return this.sql.prune(cutoff);
+  }
+
+  /** Asks for a look at the queue now (another thread or process published). */
+  poke(): void {
     this.schedulePump();
   }
 
@@ -149,6 +216,24 @@ export class DurableBus implements EventPublisher {
       dueCount: this.db.prepare(`SELECT COUNT(*) AS n FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?`),
       update: this.db.prepare('UPDATE deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE seq = ?'),
       counts: this.db.prepare(`SELECT state, COUNT(*) AS n FROM deliveries WHERE state != 'done' GROUP BY state`),
+      dead: this.db.prepare(
+        `SELECT d.seq, d.event_id, d.consumer, e.detail_type, d.attempts, d.last_error, d.updated_at FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.state = 'dead' ORDER BY d.seq LIMIT ?`,
+      ),
+      redriveAll: this.db.prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE state = 'dead'`),
+      redriveSome: this.db.transaction((seqs: readonly number[], now: number) => {
+        const one = this.db.prepare(`UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE state = 'dead' AND seq = ?`);
+        let n = 0;
+        for (const seq of seqs) n += one.run(now, now, seq).changes;
+        return n;
+      }),
+      prune: this.db.transaction((cutoff: number) => {
+        const deliveries = this.db.prepare(`DELETE FROM deliveries WHERE state = 'done' AND updated_at < ?`).run(cutoff).changes;
+        const events = this.db
+          .prepare(`DELETE FROM events WHERE time < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)`)
+          .run(new Date(cutoff).toISOString()).changes;
+        return { deliveries, events };
+      }),
     };
   }
 
@@ -169,8 +254,24 @@ export class DurableBus implements EventPublisher {
     const pending = this.stats().pending;
     if (pending > 0) this.logger.info(`resuming ${pending} undelivered event deliveries`, { pending });
     this.schedulePump();
-    this.timer = setInterval(() => this.schedulePump(), this.pollIntervalMs);
+    this.timer = setInterval(() => {
+      this.schedulePump();
+      this.pruneHourly();
+    }, this.pollIntervalMs);
     this.timer.unref();
+    this.pruneHourly();
+  }
+
+  private pruneHourly(): void {
+    const now = this.now();
+    if (now - this.lastPrune < 3_600_000) return;
+    this.lastPrune = now;
+    try {
+      const pruned = this.prune();
+      if (pruned.deliveries + pruned.events > 0) this.logger.info('deleted delivered bus history past its retention', pruned);
+    } catch (error) {
+      this.logger.warn('could not delete old bus history; will try again', { error: error instanceof Error ? error.message : String(error) });
+    }
   }
 
   /** Stops taking deliveries and waits for those in flight. */
@@ -235,9 +336,11 @@ export class DurableBus implements EventPublisher {
       const attempts = row.attempts + 1;
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const now = this.now();
-      if (attempts >= consumer.maxAttempts) {
+      // An error that says retrying cannot help (e.g. an event that breaks its contract) is dead at once.
+      const hopeless = error instanceof ArchiverError && !error.retryable;
+      if (attempts >= consumer.maxAttempts || hopeless) {
         update.run('dead', attempts, now, message, now, row.seq);
-        this.logger.error('event delivery failed for good (dead-lettered)', { consumer: consumer.name, eventId: row.event_id, detailType: row.detail_type, attempts, error: message });
+        this.logger.error('event delivery failed for good (dead-lettered)', { consumer: consumer.name, eventId: row.event_id, detailType: row.detail_type, attempts, retryable: !hopeless, error: message });
       } else {
         update.run('pending', attempts, now + backoffDelay(attempts, this.backoff), message, now, row.seq);
         this.logger.warn('event delivery failed; will retry', { consumer: consumer.name, eventId: row.event_id, detailType: row.detail_type, attempts, error: message });

@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAuditLog } from '../../shared/adapters/audit-dynamodb';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { dataPaths } from '../paths';
-import { retryCommand } from './retry';
+import { retryCommand, retryDeadCommand } from './retry';
 import { serveCommand } from './serve';
 import { parseSince, runStatus } from './status';
 import { loadSample, sendSignedWebhook } from './simulate';
@@ -48,10 +48,19 @@ program
   .argument('[fileId]', 'one file id (see status --failed)')
   .option('--failed', 'every failed file')
   .option('--since <time>', 'with --failed: failed since (e.g. 24h, 7d, 2026-11-01)')
+  .option('--dead', 'the bus deliveries that failed for good (the local dead-letter queue), of any consumer')
   .option('--data-dir <dir>', 'local state folder (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-  .action(async (fileId: string | undefined, options: { failed?: boolean; since?: string; dataDir: string }) => {
-    if (!fileId && !options.failed) throw new ConfigError('retry needs a FILE_ID or --failed');
+  .action(async (fileId: string | undefined, options: { failed?: boolean; since?: string; dead?: boolean; dataDir: string }) => {
     const paths = dataPaths(options.dataDir);
+    if (options.dead) {
+      if (fileId || options.failed) throw new ConfigError('retry --dead takes no FILE_ID and no --failed');
+      if (!existsSync(paths.bus)) throw new ConfigError(`no bus at ${paths.bus}: run \`npm start\` here first, or pass --data-dir`);
+      const { redriven } = retryDeadCommand(paths);
+      for (const d of redriven) console.log(`re-driven ${d.consumer} ← ${d.detailType} ${d.eventId} (${d.attempts} attempt(s); last error: ${printable(d.lastError ?? 'none')})`);
+      console.log(`${redriven.length} dead deliver${redriven.length === 1 ? 'y' : 'ies'} queued again; a running \`zoom-archiver serve\` picks them up within a second, otherwise the next start does.`);
+      return;
+    }
+    if (!fileId && !options.failed) throw new ConfigError('retry needs a FILE_ID, --failed or --dead');
     if (!existsSync(paths.ledger)) throw new ConfigError(`no ledger at ${paths.ledger}: run \`npm start\` here first, or pass --data-dir`);
     const result = await retryCommand(paths, fileId ? { fileId } : { since: options.since ? Date.parse(parseSince(options.since, new Date())) : undefined });
     for (const id of result.redriven) console.log(`re-driven ${printable(id)}`);
