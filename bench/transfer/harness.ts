@@ -86,7 +86,8 @@ export async function bundleWorker(outfile = WORKER_JS): Promise<void> {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // As on Lambda (the SDK is the runtime's) and native modules cannot be bundled.
+    // Only what cannot or need not be bundled here: native modules, s3rver, and the SDK (resolved from node_modules;
+    // the Lambda bundles include the SDK, see infrastructure/README.md "Bundles").
     external: ['@aws-sdk/*', 'better-sqlite3', 's3rver'],
     logLevel: 'warning',
   });

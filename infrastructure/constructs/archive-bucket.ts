@@ -5,11 +5,11 @@
  *   TLS 1.2+ required by the bucket policy.
  * - Encrypted with S3-managed keys (SSE-S3): the uploader also asks for AES256 on
  *   every put, and nothing else needs a KMS key policy to read the recordings.
- * - Versioned, with non-current versions expiring after 30 days. A retry writes the
- *   same key again (that is how exactly-once survives a crash between "stored" and
- *   "recorded in the ledger"), and an operator may delete or overwrite by mistake:
- *   versioning keeps the previous bytes for a month. Overwrites are rare (the ledger
- *   stops a finished file from being uploaded again), so the extra storage is small.
+ * - Versioned, with non-current versions expiring after 30 days. The uploader never
+ *   replaces an object (conditional writes; a retry after a crash between "stored"
+ *   and "recorded in the ledger" finds its own bytes and counts them as archived),
+ *   but an operator may delete or overwrite by mistake: versioning keeps the previous
+ *   bytes for a month, and such mistakes are rare, so the extra storage is small.
  * - Incomplete multipart uploads are aborted after 2 days: a Lambda that dies mid-file
  *   leaves parts that are billed but never visible as an object.
  * - Retained when the stack is deleted.

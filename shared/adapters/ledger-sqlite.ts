@@ -120,7 +120,7 @@ export class SqliteUploadLedger implements UploadLedger {
         // WAL: readers do not block the writer, and other processes may open the file too.
         this.db.pragma('journal_mode = WAL');
         // WAL + NORMAL: atomic and crash-safe for the process without an fsync per state change; a
-        // power loss can at worst forget the last marks, and a re-upload overwrites the same key.
+        // power loss can at worst forget the last marks, and a re-upload finds its own bytes under the key.
         this.db.pragma('synchronous = NORMAL');
         this.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       }

@@ -1,6 +1,7 @@
 /**
  * Typed access to the Zoom payload fixtures under tests/fixtures/zoom/ (shaped like
- * Zoom's documented samples, ZOOM.md §2), cloned per call so tests can modify them,
+ * the samples in Zoom's webhook reference, https://developers.zoom.us/docs/api/meetings/events/),
+ * cloned per call so tests can modify them,
  * and a helper that signs a body the way Zoom does.
  */
 import { readFileSync } from 'node:fs';

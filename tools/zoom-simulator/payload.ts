@@ -1,7 +1,9 @@
 /**
- * Zoom-shaped recording objects for the simulator (ZOOM.md §2): the webhook body of
- * recording.completed and the recording object the REST API returns, built from a
- * short spec with realistic defaults (a course meeting with one MP4).
+ * Zoom-shaped recording objects for the simulator: the webhook body of
+ * recording.completed (Zoom's webhook reference,
+ * https://developers.zoom.us/docs/api/meetings/events/) and the recording object the
+ * REST API returns (https://developers.zoom.us/docs/api/), built from a short spec
+ * with realistic defaults (a course meeting with one MP4).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 

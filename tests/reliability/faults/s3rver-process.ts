@@ -44,7 +44,7 @@ export class S3rverProcess {
   /** (Re)starts on the same port and data folder. */
   async start(): Promise<void> {
     if (this.child) return;
-    // --openssl-legacy-provider: s3rver's ListObjectsV2 continuation tokens use DES (TOOLCHAIN.md).
+    // --openssl-legacy-provider: s3rver's ListObjectsV2 continuation tokens use DES, which OpenSSL 3 refuses without it.
     const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: {
