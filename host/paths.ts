@@ -10,6 +10,8 @@ export function dataPaths(dataDir: string = DEFAULT_DATA_DIR) {
     audit: join(root, 'audit.sqlite'),
     ledger: join(root, 'ledger.sqlite'),
     bus: join(root, 'bus.sqlite'),
+    /** Events the webhook accepted, committed by the thread that answers Zoom alone; the bus imports them. */
+    inbox: join(root, 'inbox.sqlite'),
     /** Signed deliveries kept recently (replays inside the timestamp window publish nothing). */
     deliveries: join(root, 'deliveries.sqlite'),
     archive: join(root, 'archive'),

@@ -2,12 +2,14 @@
  * The single-machine runtime: the whole pipeline in one process, in two threads.
  *
  * - This thread answers Zoom and does only that: the HTTP server, the webhook use
- *   case, the replay guard, and the bus's publish — the event is committed to
- *   bus.sqlite (SQLite WAL) before the 200, exactly as before.
+ *   case, the replay guard, and the commit of each accepted event to the webhook's
+ *   inbox (host/bus/inbox.ts, SQLite WAL) before the 200. The inbox has no other
+ *   writer, so an answer never waits for a lock the consumers hold on bus.sqlite.
  * - A worker thread (host/workers/consumers-worker.ts) runs the bus's deliveries:
  *   course validation, the uploader (bounded concurrency), the audit trail, and the
- *   periodic recovery sweep, over its own SQLite connections. A publish here wakes it
- *   at once; it also polls, so work written by another process (`retry`) is found.
+ *   periodic recovery sweep, over its own SQLite connections. It imports the inbox
+ *   into the bus; a publish here wakes it at once, and it also polls, so work written
+ *   by another process (`retry`) is found.
  *
  * `close()` is the graceful stop: no new requests; the worker's uploads stop and
  * release their leases, in-flight deliveries finish, its stores close; then ours.
@@ -24,6 +26,7 @@ import type { AppLogger } from '../shared/logger';
 import type { ArchiveStore } from '../shared/ports/archive-store';
 import type { EventPublisher } from '../shared/ports/event-publisher';
 import { DurableBus, type BusStats } from './bus/durable-bus';
+import { BusInbox } from './bus/inbox';
 import type { RuntimeConfig } from './config';
 import { createServerApp, startServer } from './server';
 import { createArchiveStore } from './stores';
@@ -52,7 +55,10 @@ const WORKER_ENTRY = join(__dirname, 'workers', 'consumers-entry.js');
 export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Promise<Runtime> {
   mkdirSync(config.paths.root, { recursive: true });
   const consumers = await startConsumersWorker(config, logger);
-  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync, retentionMs: config.busRetentionMs, onPublished: () => consumers.send({ type: 'wake' }) });
+  // Read only here (stats, the import cursor): the worker is the bus's writer.
+  const bus = new DurableBus({ path: config.paths.bus, logger, inboxPath: config.paths.inbox });
+  const inbox = new BusInbox({ path: config.paths.inbox, sync: config.busSync, onPublished: () => consumers.send({ type: 'wake' }), importedUpTo: () => bus.importedUpTo() });
+  inbox.cleanUp();
   const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
   const auditLog = new SqliteAuditLog(config.paths.audit);
   const store = createArchiveStore(config);
@@ -61,7 +67,7 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
   const app = createServerApp({
     secretToken: config.webhook.secretToken,
     maxSkewSeconds: config.webhook.maxSkewSeconds,
-    publisher: bus,
+    publisher: inbox,
     sealer: new TokenSealer(config.webhook.sealingSecret),
     deliveries,
     logger,
@@ -76,7 +82,7 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
   return {
     url: server.url,
     bus: {
-      publish: (events: readonly DomainEvent[]) => bus.publish(events),
+      publish: (events: readonly DomainEvent[]) => inbox.publish(events),
       idle: () => consumers.idle(),
       stats: () => bus.stats(),
     },
@@ -87,6 +93,8 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
       closing ??= (async () => {
         await server.close();
         await consumers.stop();
+        inbox.cleanUp();
+        inbox.close();
         bus.close();
         ledger.close();
         auditLog.close();

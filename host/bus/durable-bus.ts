@@ -25,6 +25,7 @@ import type { AppLogger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import { backoffDelay, type BackoffOptions } from '../../shared/retry';
 import { matchesPattern, validatePattern } from './event-pattern';
+import { InboxReader } from './inbox';
 
 /** An event as consumers receive it: EventBridge's envelope shape. */
 export interface BusEnvelope {
@@ -61,6 +62,8 @@ export interface DurableBusOptions {
   retentionMs?: number;
   /** Called after each publish commits, e.g. to wake a dispatcher on another thread. */
   onPublished?: () => void;
+  /** The webhook's inbox file (host/bus/inbox.ts), imported into the bus as it grows. */
+  inboxPath?: string;
 }
 
 /** A delivery that failed for good, for `retry --dead` and the operator. */
@@ -100,6 +103,11 @@ CREATE INDEX IF NOT EXISTS deliveries_queue ON deliveries (consumer, state, seq)
 CREATE INDEX IF NOT EXISTS deliveries_age ON deliveries (state, updated_at);
 CREATE INDEX IF NOT EXISTS events_time ON events (time);
 DROP INDEX IF EXISTS deliveries_pending;
+-- How far the webhook's inbox has been imported (its highest seq), written with the imported rows.
+CREATE TABLE IF NOT EXISTS inbox_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+);
 `;
 
 interface DeliveryRow {
@@ -132,6 +140,7 @@ export class DurableBus implements EventPublisher {
   private readonly rules: readonly ConsumerRule[];
   private readonly retentionMs: number;
   private readonly onPublished: (() => void) | undefined;
+  private readonly inbox: InboxReader | undefined;
   private lastPrune = 0;
 
   constructor(options: DurableBusOptions) {
@@ -143,6 +152,7 @@ export class DurableBus implements EventPublisher {
     this.db = openSqliteDatabase(options.path, { synchronous: options.sync === 'full' ? 'FULL' : 'NORMAL' });
     this.db.exec(SCHEMA);
     this.sql = this.prepareStatements();
+    this.inbox = options.inboxPath ? new InboxReader(options.inboxPath) : undefined;
     this.logger = options.logger;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.backoff = options.backoff ?? { baseMs: 1000, maxMs: 60_000 };
@@ -161,13 +171,40 @@ export class DurableBus implements EventPublisher {
     const now = this.now();
     const rows = events.map((event) => {
       parseDetail(event.detailType, event.detail);
-      const envelope: BusEnvelope = { id: randomUUID(), time: new Date(now).toISOString(), source: EVENT_SOURCE, 'detail-type': event.detailType, detail: event.detail };
-      const consumers = this.rules.filter((rule) => matchesPattern(rule.pattern, envelope)).map((rule) => rule.id);
-      return { envelope, consumers };
+      return this.route({ id: randomUUID(), time: new Date(now).toISOString(), source: EVENT_SOURCE, 'detail-type': event.detailType, detail: event.detail });
     });
     this.sql.publish(rows, now);
     this.schedulePump();
     this.onPublished?.();
+  }
+
+  private route(envelope: BusEnvelope): { envelope: BusEnvelope; consumers: string[] } {
+    return { envelope, consumers: this.rules.filter((rule) => matchesPattern(rule.pattern, envelope)).map((rule) => rule.id) };
+  }
+
+  /** The highest inbox row imported so far (0 before the first). */
+  importedUpTo(): number {
+    return (this.sql.cursor.get() as { seq: number } | undefined)?.seq ?? 0;
+  }
+
+  /**
+   * Moves new inbox rows into the bus: events, their deliveries and the cursor in one
+   * transaction, so a crash halfway leaves the rows to be imported again (ids are
+   * kept, and a row already present is skipped). Returns how many were imported.
+   */
+  importInbox(): number {
+    if (!this.inbox) return 0;
+    let imported = 0;
+    for (;;) {
+      const rows = this.inbox.rowsAfter(this.importedUpTo(), 500);
+      if (rows.length === 0) return imported;
+      const now = this.now();
+      const routed = rows.map((row) =>
+        this.route({ id: row.id, time: row.time, source: EVENT_SOURCE, 'detail-type': row.detail_type as DetailTypeName, detail: JSON.parse(row.detail) as unknown }),
+      );
+      this.sql.importRows(routed, rows[rows.length - 1]!.seq, now);
+      imported += rows.length;
+    }
   }
 
   /** Deliveries that failed for good, oldest first. */
@@ -202,6 +239,9 @@ export class DurableBus implements EventPublisher {
   private prepareStatements() {
     const insertEvent = this.db.prepare('INSERT INTO events (id, time, detail_type, detail) VALUES (?, ?, ?, ?)');
     const insertDelivery = this.db.prepare(`INSERT INTO deliveries (event_id, consumer, state, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`);
+    const importEvent = this.db.prepare('INSERT OR IGNORE INTO events (id, time, detail_type, detail) VALUES (?, ?, ?, ?)');
+    const importDelivery = this.db.prepare(`INSERT OR IGNORE INTO deliveries (event_id, consumer, state, next_attempt_at, updated_at) VALUES (?, ?, 'pending', ?, ?)`);
+    const setCursor = this.db.prepare('INSERT INTO inbox_cursor (id, seq) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq');
     return {
       publish: this.db.transaction((rows: { envelope: BusEnvelope; consumers: string[] }[], now: number) => {
         for (const { envelope, consumers } of rows) {
@@ -209,6 +249,14 @@ export class DurableBus implements EventPublisher {
           for (const name of consumers) insertDelivery.run(envelope.id, name, now, now);
         }
       }),
+      importRows: this.db.transaction((rows: { envelope: BusEnvelope; consumers: string[] }[], upTo: number, now: number) => {
+        for (const { envelope, consumers } of rows) {
+          importEvent.run(envelope.id, envelope.time, envelope['detail-type'], JSON.stringify(envelope.detail));
+          for (const name of consumers) importDelivery.run(envelope.id, name, now, now);
+        }
+        setCursor.run(upTo);
+      }),
+      cursor: this.db.prepare('SELECT seq FROM inbox_cursor WHERE id = 1'),
       due: this.db.prepare(
         `SELECT d.seq, d.event_id, d.attempts, e.time, e.detail_type, e.detail FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE d.consumer = ? AND d.state = 'pending' AND d.next_attempt_at <= ? ORDER BY d.seq LIMIT ?`,
@@ -282,6 +330,7 @@ export class DurableBus implements EventPublisher {
   }
 
   close(): void {
+    this.inbox?.close();
     this.db.close();
   }
 
@@ -291,20 +340,30 @@ export class DurableBus implements EventPublisher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** `pending` counts deliveries not done yet (in flight included) and inbox rows not imported yet. */
   stats(): BusStats {
     const counts = this.sql.counts.all() as { state: string; n: number }[];
     const of = (state: string) => counts.find((c) => c.state === state)?.n ?? 0;
     const inFlight = [...this.consumers.values()].reduce((n, c) => n + c.inFlight.size, 0);
-    return { pending: of('pending'), inFlight, dead: of('dead') };
+    const notImported = this.inbox ? this.inbox.countAfter(this.importedUpTo()) : 0;
+    return { pending: of('pending') + notImported, inFlight, dead: of('dead') };
   }
 
   private isIdle(): boolean {
     const dueNow = this.sql.dueCount.get(this.now()) as { n: number };
-    return dueNow.n === 0 && [...this.consumers.values()].every((c) => c.inFlight.size === 0);
+    const notImported = this.inbox ? this.inbox.countAfter(this.importedUpTo()) : 0;
+    return dueNow.n === 0 && notImported === 0 && [...this.consumers.values()].every((c) => c.inFlight.size === 0);
   }
 
   private pumpAll(): void {
-    if (this.running) for (const entry of this.consumers.values()) this.pump(entry);
+    if (this.running) {
+      try {
+        this.importInbox();
+      } catch (error) {
+        this.logger.warn('could not import the webhook inbox; will try again', { error: error instanceof Error ? error.message : String(error) });
+      }
+      for (const entry of this.consumers.values()) this.pump(entry);
+    }
     if (this.idleWaiters.length > 0 && this.isIdle()) {
       for (const resolve of this.idleWaiters.splice(0)) resolve();
     }

@@ -39,7 +39,7 @@ const logger: AppLogger = {
 async function main(): Promise<void> {
   const { env } = workerData as WorkerInput;
   const config = loadRuntimeConfig(env);
-  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync, retentionMs: config.busRetentionMs });
+  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync, retentionMs: config.busRetentionMs, inboxPath: config.paths.inbox });
   const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
   const auditLog = new SqliteAuditLog(config.paths.audit);
   const store = createArchiveStore(config);

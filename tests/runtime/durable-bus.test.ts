@@ -11,6 +11,7 @@ import { ConfigError } from '../../shared/errors';
 import { CONSUMER_RULES, DetailType, type DomainEvent } from '../../shared/events';
 import { silentLogger } from '../../shared/logger';
 import { DurableBus, type BusEnvelope, type Consumer } from '../../host/bus/durable-bus';
+import { BusInbox, InboxReader } from '../../host/bus/inbox';
 import { retryDeadCommand } from '../../host/cli/retry';
 import { dataPaths } from '../../host/paths';
 
@@ -148,5 +149,35 @@ describe('durable bus', () => {
     now += 31 * 86_400_000;
     expect(bus.prune()).toEqual({ deliveries: 1, events: 1 });
     expect(bus.stats()).toMatchObject({ dead: 1 });
+  });
+
+  it('imports the webhook inbox (its own file, one writer) and delivers each event once, even if an import is repeated', async () => {
+    const inboxPath = dataPaths(dir).inbox;
+    const bus = open({ inboxPath });
+    const inbox = new BusInbox({ path: inboxPath, importedUpTo: () => bus.importedUpTo() });
+    await inbox.publish([rejected('i1'), rejected('i2')]);
+    expect(bus.stats().pending).toBe(2); // not imported yet: counted as pending
+    const audit = recorder(CONSUMER_RULES.audit.id);
+    bus.subscribe(audit.consumer);
+    bus.start();
+    await bus.idle();
+    expect(audit.seen.map((e) => (e.detail as { recordingId: string }).recordingId)).toEqual(['i1', 'i2']);
+
+    // A crash after the events were written but before the cursor moved: the import runs again, nothing doubles.
+    const raw = (bus as unknown as { db: { prepare(sql: string): { run(...args: unknown[]): unknown } } }).db;
+    raw.prepare('UPDATE inbox_cursor SET seq = 0').run();
+    expect(bus.importInbox()).toBe(2);
+    await bus.idle();
+    expect(audit.seen).toHaveLength(2);
+
+    // The inbox's owner deletes what the bus imported, and only that.
+    await inbox.publish([rejected('i3')]);
+    inbox.cleanUp();
+    const reader = new InboxReader(inboxPath);
+    expect(reader.countAfter(0)).toBe(1);
+    reader.close();
+    await bus.idle();
+    expect(audit.seen).toHaveLength(3);
+    inbox.close();
   });
 });
