@@ -1,13 +1,13 @@
 /**
- * Starts `zoom-archiver serve` as a child process (the real server, as a user runs
- * it) for the benchmarks, on a free port with its own data folder, and stops it.
+ * `zoom-archiver serve` as a child process for the benchmarks (the real server, as a
+ * user runs it), on a free port with its own data folder that stop() removes. The
+ * process itself is started by tests/support/serve-process.ts, as in the tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const ROOT = join(__dirname, '..');
+import { startServe } from '../tests/support/serve-process';
 
 export interface ServeProcess {
   url: string;
@@ -18,29 +18,13 @@ export interface ServeProcess {
 
 export async function startServeProcess(env: Record<string, string>): Promise<ServeProcess> {
   const dataDir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'bench-serve-'));
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'zoom-archiver.js'), 'serve'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'ERROR', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', DATA_DIR: dataDir, PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let output = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${output}`)));
-  });
-  child.stdout!.resume();
+  const serve = await startServe({ LOG_LEVEL: 'ERROR', DATA_DIR: dataDir, ...env }, { inheritStderr: true });
   return {
-    url,
+    url: serve.url,
     dataDir,
-    child,
+    child: serve.child,
     stop: async () => {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      await serve.kill('SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

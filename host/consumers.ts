@@ -10,6 +10,7 @@ import { auditEvent } from '../services/audit/use-case';
 import type { ArchiverConfig } from '../services/course-validation/config';
 import { validateRecording } from '../services/course-validation/use-case';
 import { uploadFile, type UploaderDeps } from '../services/uploader/use-case';
+import { uploadDisposition } from '../services/uploader/wiring';
 import type { Consumer } from './bus/durable-bus';
 
 export function courseValidationConsumer(deps: { rules: ArchiverConfig; publisher: EventPublisher; logger: AppLogger }): Consumer {
@@ -31,8 +32,9 @@ export function uploaderConsumer(deps: UploaderDeps, concurrency: number): Consu
     maxAttempts: 10,
     async handle(event) {
       const outcome = await uploadFile(parseEvent(event, DetailType.FileUploadRequested), deps);
-      // Shutting down, or another run holds the lease: come back later (the file is not done yet).
-      return outcome.outcome === 'released' || outcome.outcome === 'in_progress_elsewhere' ? 'later' : 'done';
+      // The same rule as the Lambda's: only a file handed back (shutting down) is delivered again;
+      // a file another run holds is that run's, or the recovery sweep's once its lease expires.
+      return uploadDisposition(outcome) === 'deliver_again_later' ? 'later' : 'done';
     },
   };
 }

@@ -38,4 +38,14 @@ export class PublishError extends ArchiverError {
 /** Configuration is missing or invalid: raised at start-up, with the field named. */
 export class ConfigError extends ArchiverError {
   readonly retryable = false;
+  /**
+   * The variables (or secret keys) the message names, when the error comes from one
+   * schema: lets a caller list or check them without parsing the message. Never values.
+   */
+  readonly variables: readonly string[];
+
+  constructor(message: string, options?: { cause?: unknown; variables?: readonly string[] }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.variables = options?.variables ?? [];
+  }
 }

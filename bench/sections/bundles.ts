@@ -50,7 +50,7 @@ const BASELINE: VariantId = 'external';
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((item, i) => item === b[i]);
 const DEPLOYED: VariantId | undefined = VARIANTS.find((v) => sameList(v.external, SDK_EXTERNAL_MODULES))?.id;
 
-/** What the handlers read at module load; dummies, nothing is called. */
+/** Dummies for any variable read at load (the handlers build their clients at the first invocation now); nothing is called. */
 const LOAD_ENV = {
   EVENT_BUS_NAME: 'bench-bus',
   ARCHIVE_BUCKET: 'bench-bucket',
@@ -137,7 +137,7 @@ export async function run(ctx: BenchContext): Promise<string> {
       '**external** (`@aws-sdk/*` left to the Lambda runtime; the baseline) and **bundled** (the SDK clients inlined). ' +
       `The stack deploys: **${DEPLOYED ?? 'neither (archiver-function.ts changed: update this section)'}**. ` +
       'For the external variant the SDK is resolved from this repository\'s node_modules, standing in for the runtime\'s built-in copy (same layout, older versions on Lambda). ' +
-      'require ms = time of `require(bundle)` inside a fresh `node` with `--enable-source-maps`, as the functions run (module evaluation included: the handlers build their clients at load), median (min–max) of n fresh processes; ' +
+      'require ms = time of `require(bundle)` inside a fresh `node` with `--enable-source-maps`, as the functions run (module evaluation included; the handlers build their clients at the first invocation, so this times loading the code alone), median (min–max) of n fresh processes; ' +
       '× external = that time ÷ the external variant\'s, paired within a round; require CPU ms = user + system CPU time of the same require (less disturbed by other work on the machine than wall clock); ' +
       '"no source maps" = the same without the flag; ' +
       '"of which AWS SDK" = requiring only the `@aws-sdk/*` packages that bundle imports, in a fresh process; process ms = spawn to exit of that node; ' +

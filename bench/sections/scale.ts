@@ -14,6 +14,7 @@ import { signatureFor } from '../../services/webhook/signature';
 import { dataPaths } from '../../host/paths';
 import type { BenchContext } from '../section';
 import { zoomEnvFor } from '../../tools/zoom-simulator/simulator';
+import { waitFor } from '../../tests/support/wait-for';
 import { startRemoteSimulator, type RemoteRecording } from '../remote-simulator';
 import { startServeProcess } from '../serve-process';
 import { table } from '../stats';
@@ -73,13 +74,15 @@ async function runOnce(recordingCount: number, ctx: BenchContext): Promise<Scale
       if (response.status !== 200) throw new Error(`delivery answered ${response.status}`);
     });
     const expected = recordingCount * 3;
-    let uploaded: { fileId?: string }[] = [];
-    for (;;) {
-      uploaded = (await audit.latest(100_000)).filter((r) => r.detailType === DetailType.FileUploaded);
-      if (uploaded.length >= expected) break;
-      if (performance.now() - started > 15 * 60_000) throw new Error(`only ${uploaded.length}/${expected} files archived after 15 minutes`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    let uploaded = 0;
+    await waitFor(
+      () => `all ${expected} files archived (${uploaded} were)`,
+      async () => {
+        uploaded = (await audit.latest(100_000)).filter((r) => r.detailType === DetailType.FileUploaded).length;
+        return uploaded >= expected ? true : undefined;
+      },
+      15 * 60_000,
+    );
     const seconds = (performance.now() - started) / 1000;
     await new Promise((resolve) => setTimeout(resolve, 2000)); // would a duplicate still come?
     const all = await audit.latest(100_000);

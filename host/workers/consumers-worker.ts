@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import type { AppLogger } from '../../shared/logger';
+import { recoveryStaleAfterMs } from '../../services/uploader/config';
 import { recoverStalledUploads } from '../../services/uploader/redrive';
 import { createUploaderDeps } from '../../services/uploader/wiring';
 import { DurableBus } from '../bus/durable-bus';
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   bus.subscribe(auditConsumer({ auditLog, logger }));
 
   const sweep = () =>
-    recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: config.uploader.leaseMs, maxRedrives: config.uploader.maxRedrives }).catch((error: unknown) =>
+    recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: recoveryStaleAfterMs(config.uploader), maxRedrives: config.uploader.maxRedrives }).catch((error: unknown) =>
       logger.warn('recovery sweep failed; will try again', { error: error instanceof Error ? error.message : String(error) }),
     );
   await sweep();

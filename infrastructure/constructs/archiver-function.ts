@@ -27,7 +27,8 @@ export const REPO_ROOT = join(__dirname, '..', '..');
  * Decided by measurement (`BENCH_ONLY=bundles BENCH_REQUIRE_RUNS=20 npm run bench`,
  * bench/sections/bundles.ts; Node 20 on 2 shared vCPUs; cold `require` of the bundle in
  * a fresh node with --enable-source-maps as below, median of 20; the external variant
- * resolved the SDK from node_modules, standing in for the runtime's copy):
+ * resolved the SDK from node_modules, standing in for the runtime's copy; measured
+ * before course-validation moved to zod/mini, which took it to about 629 KB bundled):
  *   webhook            104,042 → 730,129 bytes, 118 → 150 ms (paired ×1.19)
  *   course-validation  579,196 → 1,051,570 bytes, 157 → 161 ms (×1.09)
  *   uploader           108,332 → 940,915 bytes, 132 → 173 ms (×1.25)

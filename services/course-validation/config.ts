@@ -19,14 +19,22 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IANAZone } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { ConfigError } from '../../shared/errors';
 import { KeyTemplateError, parseKeyTemplate, type KeyTemplate } from './key-template';
 
-/** Zoom's file types (ZOOM.md §2, including the older TB). */
+/**
+ * Zoom's file types as listed in the Zoom Meeting API reference
+ * (https://developers.zoom.us/docs/api/meetings/#tag/cloud-recording), including the older TB.
+ */
 export const FILE_TYPES = ['MP4', 'M4A', 'TIMELINE', 'TRANSCRIPT', 'CHAT', 'CC', 'CSV', 'SUMMARY', 'TB'] as const;
 
-/** Zoom's recording types (ZOOM.md §2, including the older host_video and thumbnail). */
+/**
+ * Zoom's recording types as listed in the Zoom Meeting API reference
+ * (https://developers.zoom.us/docs/api/meetings/#tag/cloud-recording), including the
+ * older host_video and thumbnail.
+ */
 export const RECORDING_TYPES = [
   'shared_screen_with_speaker_view(CC)',
   'shared_screen_with_speaker_view',
@@ -109,17 +117,25 @@ export interface ArchiverConfig {
   source: string;
 }
 
-const CourseCode = z.string().trim().min(1, 'a course code must not be empty').max(64, 'a course code has at most 64 characters');
+/*
+ * Written with zod/mini (tree-shakable), like the event schemas: the classic API put
+ * ~420 KB of zod into the course-validation bundle. zod/mini registers no locale, so
+ * zod's own messages ("Too small: expected number to be >=0") would read "Invalid
+ * input"; English is registered here unless a locale is set already, as classic zod
+ * does when it loads, so every message stays as operators know it.
+ */
+if (!z.config().localeError) z.config(en());
 
-const TopicPatternSchema = z
-  .strictObject({
-    pattern: z.string().min(1).max(500),
-    flags: z
-      .string()
-      .regex(/^[imsuv]*$/, 'flags may only use i, m, s, u, v (g and y make a pattern stateful)')
-      .optional(),
-  })
-  .transform((value, ctx): TopicPattern => {
+const CourseCode = z
+  .string()
+  .check(z.trim(), z.minLength(1, 'a course code must not be empty'), z.maxLength(64, 'a course code has at most 64 characters'));
+
+const TopicPatternSchema = z.pipe(
+  z.strictObject({
+    pattern: z.string().check(z.minLength(1), z.maxLength(500)),
+    flags: z.optional(z.string().check(z.regex(/^[imsuv]*$/, 'flags may only use i, m, s, u, v (g and y make a pattern stateful)'))),
+  }),
+  z.transform((value, ctx): TopicPattern => {
     let regex: RegExp;
     try {
       regex = new RegExp(value.pattern, value.flags ?? '');
@@ -139,112 +155,129 @@ const TopicPatternSchema = z
       return z.NEVER;
     }
     return { source: value.pattern, regex };
-  });
+  }),
+);
 
-const MeetingMapSchema = z.record(z.string(), CourseCode).transform((value, ctx) => {
-  const map = new Map<string, string>();
-  for (const [key, course] of Object.entries(value)) {
-    // Zoom shows ids as "123 4567 8901"; accept that spelling.
-    const id = key.replace(/[\s-]/g, '');
-    if (!/^\d{1,20}$/.test(id)) {
-      ctx.issues.push({ code: 'custom', message: 'a meeting id is a number such as "81234567890"', input: key, path: [key] });
-    } else if (map.has(id)) {
-      ctx.issues.push({ code: 'custom', message: `meeting id ${id} is listed twice`, input: key, path: [key] });
-    } else {
-      map.set(id, course);
+const MeetingMapSchema = z.pipe(
+  z.record(z.string(), CourseCode),
+  z.transform((value, ctx) => {
+    const map = new Map<string, string>();
+    for (const [key, course] of Object.entries(value)) {
+      // Zoom shows ids as "123 4567 8901"; accept that spelling.
+      const id = key.replace(/[\s-]/g, '');
+      if (!/^\d{1,20}$/.test(id)) {
+        ctx.issues.push({ code: 'custom', message: 'a meeting id is a number such as "81234567890"', input: key, path: [key] });
+      } else if (map.has(id)) {
+        ctx.issues.push({ code: 'custom', message: `meeting id ${id} is listed twice`, input: key, path: [key] });
+      } else {
+        map.set(id, course);
+      }
     }
-  }
-  return map as ReadonlyMap<string, string>;
-});
+    return map as ReadonlyMap<string, string>;
+  }),
+);
 
-const HostMapSchema = z.record(z.string(), CourseCode).transform((value, ctx) => {
-  const map = new Map<string, string>();
-  for (const [key, course] of Object.entries(value)) {
-    const email = key.trim().toLowerCase();
-    if (!z.email().safeParse(email).success) {
-      ctx.issues.push({ code: 'custom', message: 'not an email address', input: key, path: [key] });
-    } else if (map.has(email)) {
-      ctx.issues.push({ code: 'custom', message: `${email} is listed twice (emails are compared without case)`, input: key, path: [key] });
-    } else {
-      map.set(email, course);
+const Email = z.email();
+const HostMapSchema = z.pipe(
+  z.record(z.string(), CourseCode),
+  z.transform((value, ctx) => {
+    const map = new Map<string, string>();
+    for (const [key, course] of Object.entries(value)) {
+      const email = key.trim().toLowerCase();
+      if (!z.safeParse(Email, email).success) {
+        ctx.issues.push({ code: 'custom', message: 'not an email address', input: key, path: [key] });
+      } else if (map.has(email)) {
+        ctx.issues.push({ code: 'custom', message: `${email} is listed twice (emails are compared without case)`, input: key, path: [key] });
+      } else {
+        map.set(email, course);
+      }
     }
-  }
-  return map as ReadonlyMap<string, string>;
-});
+    return map as ReadonlyMap<string, string>;
+  }),
+);
 
-function uniqueList<T extends z.ZodType<string>>(item: T) {
-  return z
-    .array(item)
-    .min(1, 'must list at least one value')
-    .superRefine((values, ctx) => {
+function uniqueList<T extends z.ZodMiniType<string>>(item: T) {
+  return z.array(item).check(
+    z.minLength(1, 'must list at least one value'),
+    z.superRefine((values, ctx) => {
       values.forEach((value, index) => {
         if (values.indexOf(value) !== index) {
           ctx.addIssue({ code: 'custom', message: `"${value}" is listed twice`, path: [index] });
         }
       });
-    });
+    }),
+  );
 }
 
-const FileTypeSchema = z
-  .string()
-  .transform((value) => value.trim().toUpperCase())
-  .pipe(z.enum(FILE_TYPES, { error: `expected one of ${FILE_TYPES.join(', ')}` }));
+const FileTypeSchema = z.pipe(
+  z.pipe(
+    z.string(),
+    z.transform((value: string) => value.trim().toUpperCase()),
+  ),
+  z.enum(FILE_TYPES, { error: `expected one of ${FILE_TYPES.join(', ')}` }),
+);
 const RecordingTypeSchema = z.enum(RECORDING_TYPES, { error: `expected one of ${RECORDING_TYPES.join(', ')}` });
 
-const TimeZoneSchema = z.string().transform((value, ctx): TimeZoneOption => {
-  const trimmed = value.trim();
-  if (trimmed.toUpperCase() === 'UTC') return { kind: 'utc' };
-  if (trimmed === 'meeting') return { kind: 'meeting' };
-  if (IANAZone.isValidZone(trimmed)) return { kind: 'fixed', zone: trimmed };
-  ctx.issues.push({
-    code: 'custom',
-    message: `unknown time zone "${value}"; use "UTC", "meeting" (the meeting's own zone) or an IANA zone such as "Europe/Berlin"`,
-    input: value,
-  });
-  return z.NEVER;
-});
-
-const TemplateSchema = z.string().transform((value, ctx): KeyTemplate => {
-  try {
-    return parseKeyTemplate(value);
-  } catch (error) {
-    if (!(error instanceof KeyTemplateError)) throw error;
-    ctx.issues.push({ code: 'custom', message: error.message, input: value });
+const TimeZoneSchema = z.pipe(
+  z.string(),
+  z.transform((value: string, ctx): TimeZoneOption => {
+    const trimmed = value.trim();
+    if (trimmed.toUpperCase() === 'UTC') return { kind: 'utc' };
+    if (trimmed === 'meeting') return { kind: 'meeting' };
+    if (IANAZone.isValidZone(trimmed)) return { kind: 'fixed', zone: trimmed };
+    ctx.issues.push({
+      code: 'custom',
+      message: `unknown time zone "${value}"; use "UTC", "meeting" (the meeting's own zone) or an IANA zone such as "Europe/Berlin"`,
+      input: value,
+    });
     return z.NEVER;
-  }
-});
+  }),
+);
+
+const TemplateSchema = z.pipe(
+  z.string(),
+  z.transform((value: string, ctx): KeyTemplate => {
+    try {
+      return parseKeyTemplate(value);
+    } catch (error) {
+      if (!(error instanceof KeyTemplateError)) throw error;
+      ctx.issues.push({ code: 'custom', message: error.message, input: value });
+      return z.NEVER;
+    }
+  }),
+);
 
 /** The JSON file's schema. Every field is optional; a missing one takes its default. */
 export const ArchiverConfigFileSchema = z.strictObject({
   /** Lets editors find a JSON schema; ignored. */
-  $schema: z.string().optional(),
-  courses: z
-    .strictObject({
-      topicPatterns: z.array(TopicPatternSchema).max(20).optional(),
-      meetings: MeetingMapSchema.optional(),
-      hosts: HostMapSchema.optional(),
-    })
-    .optional(),
-  files: z
-    .strictObject({
-      fileTypes: uniqueList(FileTypeSchema).optional(),
-      recordingTypes: uniqueList(RecordingTypeSchema).optional(),
-      bestViewOnly: uniqueList(RecordingTypeSchema).optional(),
-      minDurationSeconds: z.number().int().min(0).max(86_400).optional(),
-    })
-    .optional(),
-  naming: z
-    .strictObject({
-      template: TemplateSchema.optional(),
-      timeZone: TimeZoneSchema.optional(),
-    })
-    .optional(),
+  $schema: z.optional(z.string()),
+  courses: z.optional(
+    z.strictObject({
+      topicPatterns: z.optional(z.array(TopicPatternSchema).check(z.maxLength(20))),
+      meetings: z.optional(MeetingMapSchema),
+      hosts: z.optional(HostMapSchema),
+    }),
+  ),
+  files: z.optional(
+    z.strictObject({
+      fileTypes: z.optional(uniqueList(FileTypeSchema)),
+      recordingTypes: z.optional(uniqueList(RecordingTypeSchema)),
+      bestViewOnly: z.optional(uniqueList(RecordingTypeSchema)),
+      minDurationSeconds: z.optional(z.number().check(z.int(), z.gte(0), z.lte(86_400))),
+    }),
+  ),
+  naming: z.optional(
+    z.strictObject({
+      template: z.optional(TemplateSchema),
+      timeZone: z.optional(TimeZoneSchema),
+    }),
+  ),
 });
 export type ArchiverConfigFile = z.input<typeof ArchiverConfigFileSchema>;
 
 /** Validates a parsed JSON config (`{}` = defaults). `source` prefixes error messages. */
 export function parseArchiverConfig(input: unknown, source = 'archiver config'): ArchiverConfig {
-  const result = ArchiverConfigFileSchema.safeParse(input);
+  const result = z.safeParse(ArchiverConfigFileSchema, input);
   if (!result.success) {
     throw new ConfigError(`${source}: ${result.error.issues.map(describeIssue).join('; ')}`, { cause: result.error });
   }

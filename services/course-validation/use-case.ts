@@ -21,6 +21,8 @@ import {
   DetailType,
   deriveMetadata,
   parseDetail,
+  SCHEMA_VERSIONS,
+  type DetailTypeName,
   type DomainEvent,
   type FileUploadRequested,
   type ParsedEvent,
@@ -31,8 +33,6 @@ import type { AppLogger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import type { ArchiverConfig } from './config';
 import { decideRecording, type Decision } from './decision';
-
-export const COURSE_VALIDATION_SCHEMA_VERSION = 1 as const;
 
 export interface ValidateRecordingDeps {
   config: ArchiverConfig;
@@ -71,16 +71,16 @@ export async function validateRecording(
 
 export function toEvents(event: ParsedEvent<typeof DetailType.RecordingAvailable>, decision: Decision): DomainEvent[] {
   const recording = event.detail;
-  const metadata = (idempotencyKey: string) =>
+  const metadata = <T extends DetailTypeName>(detailType: T, idempotencyKey: string) =>
     deriveMetadata(
       { metadata: recording.metadata, eventId: event.id },
-      { schemaVersion: COURSE_VALIDATION_SCHEMA_VERSION, idempotencyKey },
+      { schemaVersion: SCHEMA_VERSIONS[detailType], idempotencyKey },
     );
 
   if (decision.outcome === 'rejected') {
     const { index, count } = recording.part;
     const detail: RecordingRejected = {
-      metadata: metadata(`${DetailType.RecordingRejected}:${recording.trigger}:${recording.recordingId}:${index}/${count}:${decision.reason}`),
+      metadata: metadata(DetailType.RecordingRejected, `${DetailType.RecordingRejected}:${recording.trigger}:${recording.recordingId}:${index}/${count}:${decision.reason}`),
       recordingId: recording.recordingId,
       meetingId: recording.meetingId,
       topic: recording.topic,
@@ -93,7 +93,7 @@ export function toEvents(event: ParsedEvent<typeof DetailType.RecordingAvailable
 
   return decision.files.map(({ file, archiveKey }): DomainEvent => {
     const detail: FileUploadRequested = {
-      metadata: metadata(`${DetailType.FileUploadRequested}:${file.fileId}:${digest(archiveKey)}`),
+      metadata: metadata(DetailType.FileUploadRequested, `${DetailType.FileUploadRequested}:${file.fileId}:${digest(archiveKey)}`),
       trigger: recording.trigger,
       recordingId: recording.recordingId,
       meetingId: recording.meetingId,

@@ -1,12 +1,15 @@
 /**
  * Uploader settings from the environment, validated once at start-up (Lambda cold
- * start or `serve`), each error naming its variable. Secrets are not read here: they
- * come from shared/config/secrets.ts.
+ * start or `serve`) through parseEnv, each error naming its variable. Secrets are not
+ * read here: they come from shared/config/secrets.ts.
+ *
+ * Also the rules both runtimes derive from these settings (the recovery sweep's
+ * staleness), so that the Lambda functions and the single-machine host cannot drift.
  */
 import * as z from 'zod/mini';
 import { DEFAULT_ZOOM_DOWNLOAD_HOSTS } from '../../shared/adapters/zoom-download';
 import { DEFAULT_ZOOM_OAUTH_TOKEN_URL } from '../../shared/adapters/zoom-oauth';
-import { ConfigError } from '../../shared/errors';
+import { parseEnv, type Env } from '../../shared/lambda/env';
 
 /** Re-drives of a run that ended without an outcome before the recovery sweep gives the file up. */
 export const DEFAULT_MAX_REDRIVES = 3;
@@ -14,7 +17,8 @@ export const DEFAULT_MAX_REDRIVES = 3;
 const positiveInt = (fallback: number, max: number) =>
   z._default(z.coerce.number().check(z.int('must be a whole number'), z.positive('must be positive'), z.lte(max, `must be at most ${max}`)), fallback);
 
-const Schema = z.object({
+/** The uploader's variables; a handler that needs more extends it (z.extend), so one error lists them all. */
+export const UploaderSettingsEnv = z.object({
   ZOOM_OAUTH_TOKEN_URL: z._default(z.url('must be a URL'), DEFAULT_ZOOM_OAUTH_TOKEN_URL),
   ZOOM_DOWNLOAD_HOSTS: z._default(z.string().check(z.minLength(1)), DEFAULT_ZOOM_DOWNLOAD_HOSTS),
   UPLOAD_MAX_ATTEMPTS: positiveInt(5, 20),
@@ -26,7 +30,14 @@ const Schema = z.object({
   UPLOAD_MAX_REDRIVES: positiveInt(DEFAULT_MAX_REDRIVES, 100),
   // 5 MiB × 2 keeps one machine's uploader under 150 MB peak RSS (bench/results); the
   // Lambda, with 1 GB of memory, sets 8 × 4 for throughput (infrastructure/).
-  ARCHIVE_PART_SIZE_MB: positiveInt(5, 5120),
+  ARCHIVE_PART_SIZE_MB: z._default(
+    z.coerce.number().check(
+      z.int('must be a whole number'),
+      z.gte(5, 'must be at least 5 (S3 minimum part size)'),
+      z.lte(5120, 'must be at most 5120'),
+    ),
+    5,
+  ),
   ARCHIVE_QUEUE_SIZE: positiveInt(2, 64),
 });
 
@@ -43,13 +54,12 @@ export interface UploaderSettings {
   queueSize: number;
 }
 
-export function loadUploaderSettings(env: Record<string, string | undefined>): UploaderSettings {
-  const result = Schema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')));
-  if (!result.success) {
-    throw new ConfigError(`uploader configuration: ${result.error.issues.map((i) => `${String(i.path[0])} ${i.message}`).join('; ')}`);
-  }
-  const e = result.data;
-  if (e.ARCHIVE_PART_SIZE_MB < 5) throw new ConfigError('uploader configuration: ARCHIVE_PART_SIZE_MB must be at least 5 (S3 minimum part size)');
+export function loadUploaderSettings(env: Env): UploaderSettings {
+  return uploaderSettingsFrom(parseEnv(UploaderSettingsEnv, env));
+}
+
+/** The settings from variables already parsed with UploaderSettingsEnv (or a schema extending it). */
+export function uploaderSettingsFrom(e: z.output<typeof UploaderSettingsEnv>): UploaderSettings {
   return {
     oauthTokenUrl: e.ZOOM_OAUTH_TOKEN_URL,
     downloadHosts: e.ZOOM_DOWNLOAD_HOSTS,
@@ -61,4 +71,28 @@ export function loadUploaderSettings(env: Record<string, string | undefined>): U
     partSizeBytes: e.ARCHIVE_PART_SIZE_MB * 1024 * 1024,
     queueSize: e.ARCHIVE_QUEUE_SIZE,
   };
+}
+
+/**
+ * How long the recovery sweep lets a request sit unclaimed before it counts it as
+ * lost and publishes it again.
+ */
+export const UNCLAIMED_REQUEST_ALLOWANCE_MS = 15 * 60_000;
+
+/**
+ * The recovery sweep's `staleAfterMs`, the same for the Lambda sweep and the host's.
+ *
+ * It only concerns requested entries that no run has claimed: expired leases and runs
+ * stopped at their deadline are re-driven at once whatever it is. An entry is
+ * registered and claimed by the same run within milliseconds, so an unclaimed one is
+ * nearly always a re-driven request still on its way, waiting behind the uploads
+ * that hold the concurrency (Lambda's reserved concurrency, UPLOAD_CONCURRENCY on one
+ * machine), each of which may run for many minutes. Losing one is rare: both buses
+ * deliver again on their own (Lambda's retries, the durable bus's pending rows), so
+ * this is the backstop, and re-driving sooner would only add duplicate deliveries for
+ * the ledger to refuse. Never shorter than a lease, so that a request without a claim
+ * is not given up on sooner than a claimed run that stopped renewing.
+ */
+export function recoveryStaleAfterMs(settings: Pick<UploaderSettings, 'leaseMs'>): number {
+  return Math.max(UNCLAIMED_REQUEST_ALLOWANCE_MS, settings.leaseMs);
 }

@@ -1,30 +1,63 @@
 /**
  * Lambda entry point of the uploader: a rule delivers one FileUploadRequested per
- * invocation. Clients are built once per container, at the first invocation; the Zoom
- * secrets are read from Secrets Manager and reused for a few minutes (a rotation
- * takes effect without a redeploy; a secret the uploader cannot use is never kept).
+ * invocation.
+ *
+ * createUploaderLambda is the bootstrap: the environment (ARCHIVE_BUCKET,
+ * LEDGER_TABLE_NAME, EVENT_BUS_NAME, ZOOM_SECRETS_ARN and the uploader's settings)
+ * checked at once, the clients built once per container. The Zoom secret is read at
+ * the first invocation and reused for a few minutes (a rotation takes effect without
+ * a redeploy; a secret the uploader cannot use is never kept). `handler` builds it at
+ * the first invocation.
+ *
  * One deadline covers the whole invocation — every attempt and back-off wait — and
  * ends before Lambda's own, leaving a margin to hand the file back and record why.
  * A final failure is published as FileUploadFailed and the invocation succeeds; an
- * error thrown here (bus unreachable after retries) makes Lambda retry the event.
+ * error thrown here (bus unreachable after retries, or an outcome the bus must deliver
+ * again, see uploadDisposition) makes Lambda retry the event.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
+import * as z from 'zod/mini';
 import { S3ArchiveStore } from '../../shared/adapters/archive-s3';
 import { EventBridgePublisher } from '../../shared/adapters/eventbridge-publisher';
 import { DynamoDbUploadLedger } from '../../shared/adapters/ledger-dynamodb';
-import { secretsFromEnv, secretsManagerLoader, type ZoomSecrets } from '../../shared/config/secrets';
+import type { ZoomSecrets } from '../../shared/config/secrets';
+import { sealingSecretFrom } from '../../shared/crypto/token-seal';
 import { ConfigError } from '../../shared/errors';
 import { DetailType, parseEvent } from '../../shared/events';
-import { createLogger } from '../../shared/logger';
-import { loadUploaderSettings } from './config';
+import { LOGGING_ENV, parseEnv, requiredVar, type Env } from '../../shared/lambda/env';
+import { lambdaHandler } from '../../shared/lambda/handler';
+import { ZOOM_SECRETS_ENV, zoomSecretsLoader, type SecretsClient } from '../../shared/lambda/zoom-secrets';
+import { createLogger, type AppLogger } from '../../shared/logger';
+import type { EventPublisher } from '../../shared/ports/event-publisher';
+import { UploaderSettingsEnv, uploaderSettingsFrom } from './config';
 import { uploadFile, type UploaderDeps, type UploadOutcome } from './use-case';
-import { createUploaderDeps } from './wiring';
+import { createUploaderDeps, uploadDisposition } from './wiring';
 
 /** Margin kept at the end of an invocation to stop the transfer, release the lease and log. */
 export const FINISH_MARGIN_MS = 30_000;
+
+export const UploaderLambdaEnv = z.extend(UploaderSettingsEnv, {
+  ARCHIVE_BUCKET: requiredVar(),
+  LEDGER_TABLE_NAME: requiredVar(),
+  EVENT_BUS_NAME: requiredVar(),
+  ...ZOOM_SECRETS_ENV,
+  ...LOGGING_ENV,
+});
+
+/**
+ * Thrown for an outcome the bus must deliver again (uploadDisposition): Lambda then
+ * retries the event. Retryable, so nothing treats it as a broken event.
+ */
+export class DeliverAgainLaterError extends Error {
+  readonly retryable = true;
+  constructor(readonly outcome: UploadOutcome['outcome']) {
+    super(`upload not finished (${outcome}); the event must be delivered again`);
+    this.name = 'DeliverAgainLaterError';
+  }
+}
 
 /**
  * One invocation: the deadline is the invocation's remaining time minus `finishMarginMs`,
@@ -39,7 +72,9 @@ export async function handleUpload(
   const parsed = parseEvent(event, DetailType.FileUploadRequested);
   const deadlineAt = deps.now() + context.getRemainingTimeInMillis() - finishMarginMs;
   const outcome = await uploadFile(parsed, { ...deps, deadlineAt });
-  deps.logger.info('uploader outcome', { outcome: outcome.outcome, fileId: parsed.detail.file.fileId, correlationId: parsed.detail.metadata.correlationId });
+  const disposition = uploadDisposition(outcome);
+  deps.logger.info('uploader outcome', { outcome: outcome.outcome, disposition, fileId: parsed.detail.file.fileId, correlationId: parsed.detail.metadata.correlationId });
+  if (disposition === 'deliver_again_later') throw new DeliverAgainLaterError(outcome.outcome);
   return outcome;
 }
 
@@ -49,43 +84,55 @@ export async function handleUpload(
  * operator has not filled in yet, and must not be kept as if it were usable.
  */
 function requireDownloadCredentials(secrets: ZoomSecrets): void {
-  const sealing = secrets.TOKEN_SEALING_SECRET ?? secrets.ZOOM_WEBHOOK_SECRET_TOKEN;
+  const canOpenWebhookTokens = sealingSecretFrom(secrets) !== undefined;
   const oauth = secrets.ZOOM_ACCOUNT_ID ?? secrets.ZOOM_CLIENT_ID ?? secrets.ZOOM_CLIENT_SECRET;
-  if (!sealing && !oauth) {
+  if (!canOpenWebhookTokens && !oauth) {
+    const variables = ['TOKEN_SEALING_SECRET', 'ZOOM_WEBHOOK_SECRET_TOKEN', 'ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'];
     throw new ConfigError(
       'uploader secret: needs TOKEN_SEALING_SECRET or ZOOM_WEBHOOK_SECRET_TOKEN (to open download tokens), or ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET',
+      { variables },
     );
   }
 }
 
-/** Built at the first invocation (so that importing this module has no side effects), then reused. */
-let container: (() => Promise<UploaderDeps>) | undefined;
+/** What the bootstrap would otherwise build on AWS; tests pass stand-ins. */
+export interface UploaderLambdaAdapters {
+  s3?: S3Client;
+  dynamoDb?: DynamoDBClient;
+  publisher?: EventPublisher;
+  secretsManager?: SecretsClient;
+  logger?: AppLogger;
+}
 
-function containerDeps(): () => Promise<UploaderDeps> {
-  const required = (name: string) => {
-    const value = process.env[name];
-    if (!value) throw new ConfigError(`${name} is required`);
-    return value;
-  };
-  const settings = loadUploaderSettings(process.env);
-  const logger = createLogger('uploader');
-  const store = new S3ArchiveStore({ client: new S3Client({}), bucket: required('ARCHIVE_BUCKET'), partSizeBytes: settings.partSizeBytes, queueSize: settings.queueSize, serverSideEncryption: 'AES256' });
-  const ledger = new DynamoDbUploadLedger({ client: new DynamoDBClient({}), tableName: required('LEDGER_TABLE_NAME') });
-  const publisher = new EventBridgePublisher({ client: new EventBridgeClient({}), eventBusName: required('EVENT_BUS_NAME') });
+/**
+ * The uploader's dependencies for the current Zoom secret. The loader returns the same
+ * object while the secret is unchanged, so the OAuth token cache survives re-reads.
+ */
+export function createUploaderLambda(env: Env, adapters: UploaderLambdaAdapters = {}): () => Promise<UploaderDeps> {
+  const e = parseEnv(UploaderLambdaEnv, env);
+  const settings = uploaderSettingsFrom(e);
+  const logger = adapters.logger ?? createLogger('uploader', e.LOG_LEVEL);
+  const store = new S3ArchiveStore({
+    client: adapters.s3 ?? new S3Client({}),
+    bucket: e.ARCHIVE_BUCKET,
+    partSizeBytes: settings.partSizeBytes,
+    queueSize: settings.queueSize,
+    serverSideEncryption: 'AES256',
+  });
+  const ledger = new DynamoDbUploadLedger({ client: adapters.dynamoDb ?? new DynamoDBClient({}), tableName: e.LEDGER_TABLE_NAME });
+  const publisher = adapters.publisher ?? new EventBridgePublisher({ client: new EventBridgeClient({}), eventBusName: e.EVENT_BUS_NAME });
   // The uploader's own check runs before anything is cached: createUploaderDeps refuses
   // partial OAuth credentials or a short sealing secret (ConfigError naming the keys).
   const build = (secrets: ZoomSecrets): UploaderDeps => {
     requireDownloadCredentials(secrets);
     return createUploaderDeps({ settings, secrets, store, ledger, publisher, logger });
   };
-  const secretsArn = process.env.ZOOM_SECRETS_ARN;
-  if (secretsArn) return secretsManagerLoader(secretsArn, { validate: build });
-  const fromEnv = build(secretsFromEnv(process.env));
-  return async () => fromEnv;
+  return zoomSecretsLoader({ arn: e.ZOOM_SECRETS_ARN, env }, build, { client: adapters.secretsManager });
 }
 
-export async function handler(event: EventBridgeEvent<string, unknown>, context: Context): Promise<void> {
-  container ??= containerDeps();
-  // The loader returns the same deps while the secret is unchanged, so the OAuth token cache survives.
-  await handleUpload(event, context, await container());
-}
+export const handler = lambdaHandler(
+  () => createUploaderLambda(process.env),
+  async (event: EventBridgeEvent<string, unknown>, context: Context, deps: () => Promise<UploaderDeps>): Promise<void> => {
+    await handleUpload(event, context, await deps());
+  },
+);

@@ -11,7 +11,7 @@
  * past `maxRedrives` it is failed as `deadline` (retryable: `retry` may still help,
  * e.g. once Zoom serves faster) and never re-driven by the sweep again.
  */
-import { DetailType, deriveMetadata, type DomainEvent } from '../../shared/events';
+import { DetailType, deriveMetadata, SCHEMA_VERSIONS, type DomainEvent } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import type { LedgerEntry, LedgerError, LedgerRequest, UploadLedger } from '../../shared/ports/upload-ledger';
@@ -131,7 +131,7 @@ async function giveUp(entry: LedgerEntry, request: LedgerRequest, deps: Recovery
     {
       detailType: DetailType.FileUploadFailed,
       detail: {
-        metadata: deriveMetadata({ metadata: request.metadata }, { schemaVersion: 1, idempotencyKey: `FileUploadFailed:${entry.fileId}:redrives:${entry.attempts}` }),
+        metadata: deriveMetadata({ metadata: request.metadata }, { schemaVersion: SCHEMA_VERSIONS[DetailType.FileUploadFailed], idempotencyKey: `FileUploadFailed:${entry.fileId}:redrives:${entry.attempts}` }),
         recordingId: request.recordingId,
         fileId: entry.fileId,
         course: request.course,

@@ -8,7 +8,8 @@
 import { pipeline } from 'node:stream';
 import type { FileUploadRequested } from '../../shared/events';
 import type { ArchivePutResult, ArchiveStore } from '../../shared/ports/archive-store';
-import { contentKindOf, type ZoomDownloader } from '../../shared/ports/zoom-client';
+import type { ZoomDownloader } from '../../shared/ports/zoom-client';
+import { contentKindOf } from '../../shared/content-kind';
 import { MediaVerifier } from './media-verifier';
 
 export interface TransferResult extends ArchivePutResult {

@@ -16,6 +16,7 @@ import type { TokenSealer } from '../../shared/crypto/token-seal';
 import {
   DetailType,
   deriveMetadata,
+  SCHEMA_VERSIONS,
   type DomainEvent,
   type FailureCode,
   type FileUploadRequested,
@@ -24,7 +25,8 @@ import {
 import type { AppLogger } from '../../shared/logger';
 import type { ArchiveStore } from '../../shared/ports/archive-store';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
-import { LedgerRefusedError, ledgerGroupKey, type LedgerEntry, type UploadLedger } from '../../shared/ports/upload-ledger';
+import { LedgerRefusedError, type LedgerEntry, type UploadLedger } from '../../shared/ports/upload-ledger';
+import { ledgerGroupKey } from '../../shared/ledger-group';
 import { DownloadNetworkError, type DownloadTokenSource, type ZoomDownloader } from '../../shared/ports/zoom-client';
 import { sleep } from '../../shared/retry';
 import { codeOf, decide, describeError, rootCause, type AttemptHistory, type PolicyOptions } from './failure-policy';
@@ -66,8 +68,6 @@ export type UploadOutcome =
   /** Stopped before the run's deadline; the file was handed back with a note for the recovery sweep. */
   | { outcome: 'deadline'; attempts: number }
   | { outcome: 'lease_lost' };
-
-const FILE_UPLOADED_VERSION = 1 as const;
 
 export async function uploadFile(event: ParsedEvent<typeof DetailType.FileUploadRequested>, deps: UploaderDeps): Promise<UploadOutcome> {
   const request = event.detail;
@@ -197,7 +197,7 @@ async function transferWithRetries(
 /**
  * The object is committed: announce it, then mark the ledger. A publish that fails
  * after the bus's own retries releases the lease and throws, so the run is retried
- * (the object is overwritten with the same bytes; the event is idempotent).
+ * (the retry finds the same bytes under the key and counts them as archived; the event is idempotent).
  */
 async function finishUpload(
   event: ParsedEvent<typeof DetailType.FileUploadRequested>,
@@ -271,7 +271,7 @@ async function announceIfGroupComplete(event: ParsedEvent<typeof DetailType.File
     {
       detailType: DetailType.RecordingArchived,
       detail: {
-        metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: 1, idempotencyKey: `RecordingArchived:${groupKey}` }),
+        metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: SCHEMA_VERSIONS[DetailType.RecordingArchived], idempotencyKey: `RecordingArchived:${groupKey}` }),
         recordingId: request.recordingId,
         course: request.course,
         part: request.part,
@@ -287,7 +287,7 @@ function fileUploaded(event: ParsedEvent<typeof DetailType.FileUploadRequested>,
   return {
     detailType: DetailType.FileUploaded,
     detail: {
-      metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: FILE_UPLOADED_VERSION, idempotencyKey: `FileUploaded:${request.file.fileId}` }),
+      metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: SCHEMA_VERSIONS[DetailType.FileUploaded], idempotencyKey: `FileUploaded:${request.file.fileId}` }),
       recordingId: request.recordingId,
       fileId: request.file.fileId,
       course: request.course,
@@ -312,7 +312,7 @@ function fileUploadFailed(
   return {
     detailType: DetailType.FileUploadFailed,
     detail: {
-      metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: 1, idempotencyKey: `FileUploadFailed:${request.file.fileId}:${event.id}` }),
+      metadata: deriveMetadata({ metadata: request.metadata, eventId: event.id }, { schemaVersion: SCHEMA_VERSIONS[DetailType.FileUploadFailed], idempotencyKey: `FileUploadFailed:${request.file.fileId}:${event.id}` }),
       recordingId: request.recordingId,
       fileId: request.file.fileId,
       course: request.course,

@@ -1,20 +1,20 @@
 /**
- * Builds the uploader's dependencies from settings and secrets, the same way for the
- * Lambda handler and the single-machine runtime; only the store, the ledger and the
- * publisher differ between them.
+ * What the Lambda handler and the single-machine runtime share about running the
+ * uploader: how its dependencies are built from settings and secrets (only the store,
+ * the ledger and the publisher differ between them), and what a delivery's outcome
+ * means to the bus that delivered it.
  */
-import { sealingSecretFrom } from '../../shared/crypto/token-seal';
 import { randomUUID } from 'node:crypto';
 import { ZoomHttpDownloader } from '../../shared/adapters/zoom-download';
 import { ZoomOAuthTokenSource } from '../../shared/adapters/zoom-oauth';
 import type { ZoomSecrets } from '../../shared/config/secrets';
-import { TokenSealer } from '../../shared/crypto/token-seal';
+import { sealingSecretFrom, TokenSealer } from '../../shared/crypto/token-seal';
 import type { AppLogger } from '../../shared/logger';
 import type { ArchiveStore } from '../../shared/ports/archive-store';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import type { UploadLedger } from '../../shared/ports/upload-ledger';
 import type { UploaderSettings } from './config';
-import type { UploaderDeps } from './use-case';
+import type { UploaderDeps, UploadOutcome } from './use-case';
 
 export interface UploaderWiring {
   settings: UploaderSettings;
@@ -50,4 +50,38 @@ export function createUploaderDeps(wiring: UploaderWiring): UploaderDeps {
     transferTimeoutMs: settings.transferTimeoutMs,
     shutdown: wiring.shutdown,
   };
+}
+
+/**
+ * What the bus does with a FileUploadRequested once the uploader has an outcome:
+ * `acknowledge` (Lambda: the invocation returns; the durable bus: 'done') or
+ * `deliver_again_later` (Lambda: the invocation throws, so Lambda retries it; the
+ * durable bus: 'later'). One rule for both runtimes, so that an outcome never means
+ * "done" in one and "try again" in the other.
+ *
+ * - `in_progress_elsewhere` is acknowledged: the run holding the lease finishes the
+ *   file, or stops renewing (killed) and the recovery sweep re-drives the expired
+ *   lease, counting it against UPLOAD_MAX_REDRIVES. Delivering again meanwhile would
+ *   only poll the ledger — for the length of a transfer on one machine, and in Lambda
+ *   through two failed retries into the dead-letter queue, for a file that is fine.
+ * - `released` (handed back at a graceful shutdown, not counted) is delivered again:
+ *   no other run has the file, and the next start should take it up at once.
+ * - every other outcome is final for this delivery: uploaded, a counted duplicate,
+ *   failed and published as FileUploadFailed, stopped at the deadline with a note for
+ *   the sweep, or taken over by the run that now holds the lease.
+ */
+export type UploadDisposition = 'acknowledge' | 'deliver_again_later';
+
+export function uploadDisposition(outcome: UploadOutcome): UploadDisposition {
+  switch (outcome.outcome) {
+    case 'released':
+      return 'deliver_again_later';
+    case 'uploaded':
+    case 'duplicate':
+    case 'in_progress_elsewhere':
+    case 'failed':
+    case 'deadline':
+    case 'lease_lost':
+      return 'acknowledge';
+  }
 }

@@ -9,7 +9,9 @@
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import {
+  DetailType,
   MAX_DETAIL_BYTES,
+  SCHEMA_VERSIONS,
   startMetadata,
   type DownloadAccess,
   type RecordingAvailable,
@@ -17,8 +19,6 @@ import {
 } from '../../shared/events';
 import type { TokenSealer } from '../../shared/crypto/token-seal';
 import type { RecordingPayload, ZoomRecordingFile } from './zoom-payload';
-
-export const RECORDING_AVAILABLE_VERSION = 1 as const;
 
 export interface NormalizeInput {
   trigger: RecordingAvailable['trigger'];
@@ -61,7 +61,7 @@ export function normalizeRecording(input: NormalizeInput, sealer: TokenSealer): 
 
 function partMetadata(input: NormalizeInput, uuid: string, index: number, count: number): RecordingAvailable['metadata'] {
   return startMetadata({
-    schemaVersion: RECORDING_AVAILABLE_VERSION,
+    schemaVersion: SCHEMA_VERSIONS[DetailType.RecordingAvailable],
     correlationId: input.correlationId,
     causationId: input.causationId,
     // The same recording announced again (duplicate or retried delivery) has the same key.

@@ -30,13 +30,12 @@ import {
   ArchiveNotFoundError,
   ArchiveReadError,
   ArchiveWriteError,
-  assertArchiveKey,
-  assertArchiveMetadata,
   type ArchiveObjectInfo,
   type ArchivePutInput,
   type ArchivePutResult,
   type ArchiveStore,
 } from '../ports/archive-store';
+import { assertArchiveKey, assertArchiveMetadata } from './archive-rules';
 import { meterPutBody, writeCause, writeOrigin } from './archive-put-body';
 
 export interface FolderArchiveStoreOptions {

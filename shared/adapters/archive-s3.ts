@@ -42,15 +42,12 @@ import {
   ArchiveNotFoundError,
   ArchiveReadError,
   ArchiveWriteError,
-  MAX_METADATA_BYTES,
-  SHA256_METADATA_NAME,
-  assertArchiveKey,
-  assertArchiveMetadata,
   type ArchiveObjectInfo,
   type ArchivePutInput,
   type ArchivePutResult,
   type ArchiveStore,
 } from '../ports/archive-store';
+import { MAX_METADATA_BYTES, SHA256_METADATA_NAME, assertArchiveKey, assertArchiveMetadata } from './archive-rules';
 import { meterPutBody, writeCause, writeOrigin, type BodyMeter } from './archive-put-body';
 
 const MiB = 1024 * 1024;

@@ -29,8 +29,6 @@ import {
   LedgerInputError,
   LedgerRefusedError,
   LedgerStoreError,
-  assertLeaseMs,
-  storableRequest,
   type CheckpointPart,
   type ClaimResult,
   type LedgerEntry,
@@ -43,6 +41,7 @@ import {
   type TransferCheckpoint,
   type UploadLedger,
 } from '../ports/upload-ledger';
+import { assertLeaseMs, storableRequest } from './ledger-rules';
 import { backoffDelay, sleep } from '../retry';
 
 /** Key attribute and index names; the CDK table definition uses the same constants. */

@@ -10,8 +10,6 @@ import {
   LedgerEntryNotFoundError,
   LedgerRefusedError,
   LedgerStoreError,
-  assertLeaseMs,
-  storableRequest,
   type ClaimResult,
   type LedgerEntry,
   type LedgerError,
@@ -23,6 +21,7 @@ import {
   type TransferCheckpoint,
   type UploadLedger,
 } from '../ports/upload-ledger';
+import { assertLeaseMs, storableRequest } from './ledger-rules';
 
 export const SQLITE_LEDGER_TABLE = 'upload_ledger';
 export const SQLITE_ANNOUNCEMENT_TABLE = 'upload_ledger_announcements';

@@ -20,12 +20,12 @@ import {
   NotMediaError,
   SizeMismatchError,
   ZoomTransferError,
-  redactUrl,
   type ContentKind,
   type DownloadOptions,
   type DownloadResponse,
   type ZoomDownloader,
 } from '../ports/zoom-client';
+import { redactUrl } from '../redact-url';
 
 export const DEFAULT_ZOOM_DOWNLOAD_HOSTS = 'zoom.us,*.zoom.us';
 

@@ -11,6 +11,7 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import { ConfigError } from '../errors';
+import { parseEnv, parseSettings } from '../lambda/env';
 
 const nonEmpty = () => z.string().check(z.minLength(1));
 
@@ -23,14 +24,12 @@ export const ZoomSecretsSchema = z.object({
 });
 export type ZoomSecrets = z.infer<typeof ZoomSecretsSchema>;
 
-const SECRET_KEYS = Object.keys(ZoomSecretsSchema.shape) as (keyof ZoomSecrets)[];
-
-/** Reads the secrets from the environment (single machine) — only the known keys. */
+/**
+ * Reads the secrets from the environment (one machine, or a Lambda function without
+ * ZOOM_SECRETS_ARN) — only the known keys; an empty one counts as unset.
+ */
 export function secretsFromEnv(env: Record<string, string | undefined>): ZoomSecrets {
-  const picked = Object.fromEntries(SECRET_KEYS.filter((k) => env[k]).map((k) => [k, env[k]]));
-  const result = ZoomSecretsSchema.safeParse(picked);
-  if (!result.success) throw new ConfigError(`invalid secret settings: ${result.error.issues.map((i) => String(i.path[0])).join(', ')}`);
-  return result.data;
+  return parseEnv(ZoomSecretsSchema, env);
 }
 
 /** How long a valid secret is reused before it is read again. */
@@ -108,7 +107,5 @@ function parseSecret(secretId: string, text: string): ZoomSecrets {
     throw new ConfigError(`secret ${secretId} is not a JSON object`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`secret ${secretId} is not a JSON object`);
-  const result = ZoomSecretsSchema.safeParse(json);
-  if (!result.success) throw new ConfigError(`secret ${secretId} has invalid keys: ${result.error.issues.map((i) => String(i.path[0])).join(', ')}`);
-  return result.data;
+  return parseSettings(ZoomSecretsSchema, json, `secret ${secretId}: `);
 }

@@ -1,7 +1,8 @@
 /**
  * The public event contract: one Zod schema per detail-type. Types are inferred from
  * the schemas, never written by hand. Every detail carries `metadata` and a
- * `schemaVersion` literal, so a consumer refuses a version it does not understand.
+ * `schemaVersion` literal, so a consumer refuses a version it does not understand;
+ * the versions are spelled once, in SCHEMA_VERSIONS, for the schemas and producers alike.
  *
  * Secrets never travel in clear: the webhook's download token is sealed
  * (AES-256-GCM, see shared/crypto/token-seal.ts) into `downloadAccess.sealedToken`,
@@ -17,8 +18,22 @@ import { DetailType, type DetailTypeName } from './names';
 
 const isoDateTime = z.iso.datetime({ offset: true });
 
-function withVersion<V extends number>(version: V) {
-  return z.extend(MetadataSchema, { schemaVersion: z.literal(version) });
+/**
+ * The schema version of each detail-type. The schemas accept exactly this version and
+ * every producer stamps it from here, so a new version is one edit, never a literal
+ * hunted through the producers.
+ */
+export const SCHEMA_VERSIONS = {
+  [DetailType.RecordingAvailable]: 1,
+  [DetailType.RecordingRejected]: 1,
+  [DetailType.FileUploadRequested]: 1,
+  [DetailType.FileUploaded]: 1,
+  [DetailType.FileUploadFailed]: 1,
+  [DetailType.RecordingArchived]: 1,
+} as const satisfies Record<DetailTypeName, number>;
+
+function withVersion<T extends DetailTypeName>(detailType: T) {
+  return z.extend(MetadataSchema, { schemaVersion: z.literal(SCHEMA_VERSIONS[detailType]) });
 }
 const text = (min = 1, max?: number) =>
   max === undefined ? z.string().check(z.minLength(min)) : z.string().check(z.minLength(min), z.maxLength(max));
@@ -53,7 +68,7 @@ export type RecordingFile = z.infer<typeof RecordingFileSchema>;
 const Trigger = z.enum(['recording.completed', 'recording.transcript_completed']);
 
 export const RecordingAvailableSchema = z.object({
-  metadata: withVersion(1),
+  metadata: withVersion(DetailType.RecordingAvailable),
   /** The Zoom event that announced the files. */
   trigger: Trigger,
   /** Meeting instance UUID: the recording's identity. */
@@ -87,7 +102,7 @@ export const RejectionReason = z.enum(['not_course_meeting', 'no_eligible_file',
 export type RejectionReason = z.infer<typeof RejectionReason>;
 
 export const RecordingRejectedSchema = z.object({
-  metadata: withVersion(1),
+  metadata: withVersion(DetailType.RecordingRejected),
   recordingId: text(),
   meetingId: text(),
   topic: z.string(),
@@ -99,7 +114,7 @@ export const RecordingRejectedSchema = z.object({
 export type RecordingRejected = z.infer<typeof RecordingRejectedSchema>;
 
 export const FileUploadRequestedSchema = z.object({
-  metadata: withVersion(1),
+  metadata: withVersion(DetailType.FileUploadRequested),
   /** The RecordingAvailable's trigger: a recording's files and its later transcript are announced separately. */
   trigger: Trigger,
   recordingId: text(),
@@ -132,7 +147,7 @@ export const ArchiveLocationSchema = z.object({
 export type ArchiveLocation = z.infer<typeof ArchiveLocationSchema>;
 
 export const FileUploadedSchema = z.object({
-  metadata: withVersion(1),
+  metadata: withVersion(DetailType.FileUploaded),
   recordingId: text(),
   fileId: text(),
   course: text(),
@@ -168,7 +183,7 @@ export const FailureCode = z.enum([
 export type FailureCode = z.infer<typeof FailureCode>;
 
 export const FileUploadFailedSchema = z.object({
-  metadata: withVersion(1),
+  metadata: withVersion(DetailType.FileUploadFailed),
   recordingId: text(),
   fileId: text(),
   course: z.optional(z.string()),
@@ -183,7 +198,7 @@ export const FileUploadFailedSchema = z.object({
 export type FileUploadFailed = z.infer<typeof FileUploadFailedSchema>;
 
 export const RecordingArchivedSchema = z.object({
-  metadata: withVersion(1),
+  metadata: withVersion(DetailType.RecordingArchived),
   recordingId: text(),
   course: text(),
   part: part(),

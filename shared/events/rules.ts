@@ -5,32 +5,17 @@
  */
 import { DetailType, EVENT_SOURCE } from './names';
 
-/** The subset of EventBridge's pattern language our rules and the local matcher share. */
-export type PatternValue =
-  | string
-  | number
-  | boolean
-  | null
-  | { prefix: string | { 'equals-ignore-case': string } }
-  | { suffix: string | { 'equals-ignore-case': string } }
-  | { 'equals-ignore-case': string }
-  | { wildcard: string }
-  | {
-      'anything-but':
-        | string
-        | number
-        | (string | number)[]
-        | { prefix: string | string[] }
-        | { suffix: string | string[] }
-        | { wildcard: string | string[] }
-        | { 'equals-ignore-case': string | string[] };
-    }
-  | { numeric: (string | number)[] }
-  | { exists: boolean }
-  | { cidr: string };
+/**
+ * The part of EventBridge's pattern language the rules use, and so all the local
+ * matcher implements: exact values. A rule that needs an operator (prefix,
+ * anything-but, numeric, ...) widens this type and teaches host/bus/event-pattern.ts
+ * the operator first, so both buses keep routing alike.
+ */
+export type PatternValue = string | number | boolean | null;
 
+/** Fields to match: a list of values (any may match) or a nested pattern. */
 export interface EventPattern {
-  [field: string]: PatternValue[] | EventPattern | EventPattern[];
+  [field: string]: PatternValue[] | EventPattern;
 }
 
 export interface ConsumerRule {

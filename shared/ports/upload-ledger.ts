@@ -18,7 +18,8 @@
  * so a large request — a topic of thousands of characters — makes a large entry.
  * - DynamoDB refuses an item over 400 KB (attribute names and values, UTF-8), and the
  *   byState index projects every attribute, so the same limit holds there. The
- *   largest entry is a request of MAX_LEDGER_REQUEST_BYTES (16 KB) + a checkpoint of
+ *   largest entry is a request of MAX_LEDGER_REQUEST_BYTES (16 KB; the adapters
+ *   check it with storableRequest, shared/adapters/ledger-rules.ts) + a checkpoint of
  *   at most MAX_CHECKPOINT_BYTES (300 KB: S3's 10,000 parts, compressed) + the other
  *   fields (ids, an archive key of ≤ 1 KB twice, the result, the last error: a few KB),
  *   about 325 KB, which leaves room under 400 KB. The request limit is what keeps
@@ -33,8 +34,7 @@
 import { ArchiverError } from '../errors';
 import type { ArchiveLocation, Checksum, FileUploadRequested } from '../events';
 
-export const LEDGER_STATES = ['requested', 'uploading', 'uploaded', 'failed'] as const;
-export type LedgerState = (typeof LEDGER_STATES)[number];
+export type LedgerState = 'requested' | 'uploading' | 'uploaded' | 'failed';
 
 /** Why the last attempt failed, as recorded (no tokens or secrets in `message`). */
 export interface LedgerError {
@@ -78,7 +78,7 @@ export type LedgerRequest = Omit<FileUploadRequested, 'downloadAccess'>;
 export interface LedgerEntry {
   fileId: string;
   recordingId: string;
-  /** The files that announce together (one RecordingAvailable): see ledgerGroupKey. */
+  /** The files that announce together (one RecordingAvailable): see ledgerGroupKey in shared/ledger-group.ts. */
   groupKey: string;
   /** How many files of the group were accepted (FileUploadRequested.acceptedFileCount). */
   groupSize?: number;
@@ -197,14 +197,6 @@ export interface UploadLedger {
   listExpiredLeases(now: number, limit?: number): Promise<LedgerEntry[]>;
 }
 
-/** Group key of the files announced together: one RecordingAvailable (`part` = its trigger and part index). */
-export function ledgerGroupKey(recordingId: string, part: string | number): string {
-  return `${recordingId}#${part}`;
-}
-
-/** A stored request over this size is refused: it would crowd the checkpoint out of a DynamoDB item. */
-export const MAX_LEDGER_REQUEST_BYTES = 16 * 1024;
-
 /** The ledger's store failed (driver, network, throttling); `retryable` says whether trying again can help. */
 export class LedgerStoreError extends ArchiverError {
   readonly retryable: boolean;
@@ -237,23 +229,5 @@ export class LedgerInputError extends ArchiverError {
 export class LedgerRefusedError extends LedgerInputError {
   constructor(readonly fileId: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-  }
-}
-
-/** The request to store, without the (sealed) download token, size-checked. Shared by the adapters. */
-export function storableRequest(request: RegisterInput['request'], fileId: string): LedgerRequest | undefined {
-  if (request === undefined) return undefined;
-  const { downloadAccess: _dropped, ...rest } = request as FileUploadRequested;
-  const size = Buffer.byteLength(JSON.stringify(rest), 'utf8');
-  if (size > MAX_LEDGER_REQUEST_BYTES) {
-    throw new LedgerRefusedError(fileId, `the ledger refused file ${fileId}: its request is ${size} bytes, over the ledger's limit of ${MAX_LEDGER_REQUEST_BYTES}`);
-  }
-  return rest;
-}
-
-/** Lease durations must be positive whole milliseconds; anything else is a caller bug. */
-export function assertLeaseMs(leaseMs: number): void {
-  if (!Number.isInteger(leaseMs) || leaseMs <= 0) {
-    throw new LedgerInputError(`lease must be a positive whole number of milliseconds, got ${leaseMs}`);
   }
 }

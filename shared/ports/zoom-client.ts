@@ -5,12 +5,13 @@
  * everything a retry loop decides on (`retryable`, `retryAfterMs`, `code`), so no
  * caller ever matches on a message.
  *
- * Messages never contain a token, and URLs in them lose their query string: Zoom's
- * signed CDN URLs carry credentials there.
+ * Messages never contain a token, and URLs in them lose their query string (redactUrl):
+ * Zoom's signed CDN URLs carry credentials there.
  */
 import type { Readable } from 'node:stream';
 import { ArchiverError } from '../errors';
 import type { FailureCode } from '../events/details';
+import { redactUrl } from '../redact-url';
 
 /** The webhook's download token, once unsealed, with its `exp` when the webhook could read it. */
 export interface WebhookDownloadAccess {
@@ -36,14 +37,8 @@ export interface DownloadTokenSource {
   invalidateOAuth(token: string): void;
 }
 
-/** What a file is expected to be: media (MP4, M4A) or a text document (VTT, TXT, JSON, CSV). */
+/** What a file is expected to be: media (MP4, M4A) or a text document (VTT, TXT, JSON, CSV); see contentKindOf. */
 export type ContentKind = 'media' | 'text';
-
-const MEDIA_FILE_TYPES = new Set(['MP4', 'M4A']);
-
-export function contentKindOf(fileType: string): ContentKind {
-  return MEDIA_FILE_TYPES.has(fileType.toUpperCase()) ? 'media' : 'text';
-}
 
 export interface DownloadOptions {
   token: string;
@@ -71,16 +66,6 @@ export interface ZoomDownloader {
    * sent to the download URL's own origin only, never along a redirect to another host.
    */
   open(url: string, options: DownloadOptions): Promise<DownloadResponse>;
-}
-
-/** A URL as it may appear in a message or log: scheme, host, port and path; never userinfo or query. */
-export function redactUrl(url: string | URL): string {
-  try {
-    const parsed = typeof url === 'string' ? new URL(url) : url;
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 /** Common shape of every failure of a Zoom transfer: what the retry loop reads. */
@@ -113,10 +98,11 @@ export class DownloadHttpError extends ZoomTransferError {
 }
 
 /**
- * 401/403: the token was refused (retry once with a fresh OAuth token); 404/410: gone
- * for good; 408/429/5xx: Zoom is busy or failing; any other 4xx will not get better.
+ * DownloadHttpError's verdict on a status. 401/403: the token was refused (retry once
+ * with a fresh OAuth token); 404/410: gone for good; 408/429/5xx: Zoom is busy or
+ * failing; any other 4xx will not get better.
  */
-export function classifyStatus(status: number): { code: FailureCode; retryable: boolean } {
+function classifyStatus(status: number): { code: FailureCode; retryable: boolean } {
   if (status === 401 || status === 403) return { code: 'unauthorized', retryable: true };
   if (status === 404 || status === 410) return { code: 'not_found', retryable: false };
   if (status === 408) return { code: 'timeout', retryable: true };

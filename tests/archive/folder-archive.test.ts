@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { FolderArchiveStore, PARTIAL_SUFFIX } from '../../shared/adapters/archive-folder';
 import { ConfigError } from '../../shared/errors';
 import { ArchiveKeyConflictError, ArchiveWriteError } from '../../shared/ports/archive-store';
+import { waitFor } from '../support/wait-for';
 import { KiB, MiB, SAMPLE_METADATA, describeArchiveStoreContract } from './archive-contract';
 import { generatedBody, generatedSha256, sha256Of } from './generated-bytes';
 
@@ -40,15 +41,6 @@ async function leftovers(): Promise<string[]> {
   return (await filesUnder(root)).filter((file) => file.endsWith(PARTIAL_SUFFIX));
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 beforeAll(async () => {
   root = await mkdtemp(path.join(tmpdir(), 'zoom-archiver-folder-'));
   store = new FolderArchiveStore({ root });
@@ -72,11 +64,16 @@ describe('FolderArchiveStore: on disk', () => {
     body.write(first);
 
     const put = store.put({ key, body, contentLength: first.length + rest.length, metadata: SAMPLE_METADATA });
-    const partial = await waitFor(async () => {
-      const names = await readdir(directory).catch(() => []);
-      const name = names.find((n) => n.endsWith(PARTIAL_SUFFIX));
-      return name && (await stat(path.join(directory, name))).size === first.length ? name : undefined;
-    }, 'the first MiB in the .partial file');
+    const partial = await waitFor(
+      'the first MiB in the .partial file',
+      async () => {
+        const names = await readdir(directory).catch(() => []);
+        const name = names.find((n) => n.endsWith(PARTIAL_SUFFIX));
+        return name && (await stat(path.join(directory, name))).size === first.length ? name : undefined;
+      },
+      5_000,
+      { intervalMs: 10 },
+    );
 
     expect(partial).toMatch(/^\.recording\.mp4\.[0-9a-f]{12}\.partial$/);
     expect(await readdir(directory)).toEqual([partial]);

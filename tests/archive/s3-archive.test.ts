@@ -12,6 +12,7 @@ import { S3ArchiveStore, decodeMetadata, encodeMetadata } from '../../shared/ada
 import { ConfigError } from '../../shared/errors';
 import { ArchiveInputError, ArchiveKeyConflictError, ArchiveWriteError } from '../../shared/ports/archive-store';
 import { createS3rverClient, startS3rver, type S3rverHandle } from '../support/s3rver';
+import { waitFor } from '../support/wait-for';
 import { CONTRACT_PART_SIZE, KiB, MiB, SAMPLE_METADATA, describeArchiveStoreContract } from './archive-contract';
 import { failingAtEnd, generatedBody, generatedSha256, sha256Of } from './generated-bytes';
 
@@ -218,14 +219,6 @@ function clientRefusingCommits(refusal: () => Error, options: { hideKeyUntilRefu
   return client;
 }
 
-async function waitFor(probe: () => boolean, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    if (probe()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const rejection = (put: Promise<unknown>) =>
   put.then(
     () => {
@@ -350,7 +343,7 @@ describe('S3ArchiveStore: a taken key', () => {
 
     const put = rejection(store.put({ key, body, contentLength: 12 * MiB, metadata: {} }));
     body.write(Buffer.alloc(6 * MiB, 1));
-    await waitFor(() => sent.slice(from).some((r) => r.command === 'UploadPartCommand' && r.status === 200), 'the first part to be uploaded');
+    await waitFor('the first part to be uploaded', () => sent.slice(from).some((r) => r.command === 'UploadPartCommand' && r.status === 200) || undefined, 5_000, { intervalMs: 10 });
     await intruder.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: 'another writer' }));
     intruder.destroy();
     body.end(Buffer.alloc(6 * MiB, 2));

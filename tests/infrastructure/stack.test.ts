@@ -7,7 +7,6 @@ import { DELIVERY_KEY_PREFIX, DELIVERY_TTL_ATTRIBUTE } from '../../shared/adapte
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { UPLOADER } from '../../infrastructure/archiver-stack';
 import { auditTableDefinition } from '../../shared/adapters/audit-dynamodb';
 import { LEDGER_KEYS, ledgerTableDefinition } from '../../shared/adapters/ledger-dynamodb';
 import { ZoomSecretsSchema } from '../../shared/config/secrets';
@@ -83,17 +82,16 @@ describe('functions', () => {
     for (const client of SDK_CLIENTS_OF[service]) expect(code).toContain(`"${inlinedVersionOf(client)}"`);
   });
 
-  it('gives the uploader the deliberate timeout, memory, concurrency and part settings', () => {
+  it('gives the uploader the timeout, memory, concurrency and part settings infrastructure/README.md documents', () => {
     const { fn } = functionOf(s, 'uploader');
+    const variables = fn.Properties.Environment.Variables as Record<string, string>;
+    // Stated here, not read from the stack's constants: "The uploader's settings, and why".
     expect(fn.Properties.Timeout).toBe(15 * 60);
-    expect(fn.Properties.MemorySize).toBe(UPLOADER.memorySize);
-    expect(fn.Properties.ReservedConcurrentExecutions).toBe(UPLOADER.reservedConcurrency);
-    expect(fn.Properties.Environment.Variables).toMatchObject({
-      ARCHIVE_PART_SIZE_MB: String(UPLOADER.partSizeMb),
-      ARCHIVE_QUEUE_SIZE: String(UPLOADER.queueSize),
-    });
-    // Parts in flight (partSize × (queueSize + 1)) take a small share of the memory.
-    expect(UPLOADER.partSizeMb * (UPLOADER.queueSize + 1)).toBeLessThan(UPLOADER.memorySize / 8);
+    expect(fn.Properties.MemorySize).toBe(1024);
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(10);
+    expect(variables).toMatchObject({ ARCHIVE_PART_SIZE_MB: '8', ARCHIVE_QUEUE_SIZE: '4' });
+    // Parts in flight (partSize × (queueSize + 1)) take a small share of the memory the function gets.
+    expect(Number(variables.ARCHIVE_PART_SIZE_MB) * (Number(variables.ARCHIVE_QUEUE_SIZE) + 1)).toBeLessThan(fn.Properties.MemorySize / 8);
   });
 
   it('gives every function the environment variables its handler requires', () => {

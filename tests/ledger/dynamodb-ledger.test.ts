@@ -14,7 +14,8 @@ import {
   ledgerTableDefinition,
   toStoreError,
 } from '../../shared/adapters/ledger-dynamodb';
-import { LedgerInputError, LedgerRefusedError, LedgerStoreError, MAX_LEDGER_REQUEST_BYTES } from '../../shared/ports/upload-ledger';
+import { LedgerInputError, LedgerRefusedError, LedgerStoreError } from '../../shared/ports/upload-ledger';
+import { MAX_LEDGER_REQUEST_BYTES } from '../../shared/adapters/ledger-rules';
 import { startDynalite, type DynaliteHandle } from '../support/dynalite';
 import { describeLedgerContract, requestOfBytes } from './ledger-contract';
 

@@ -8,14 +8,14 @@ import {
   LedgerEntryNotFoundError,
   LedgerInputError,
   LedgerRefusedError,
-  MAX_LEDGER_REQUEST_BYTES,
-  ledgerGroupKey,
   type LedgerEntry,
   type LedgerResult,
   type RegisterInput,
   type TransferCheckpoint,
   type UploadLedger,
 } from '../../shared/ports/upload-ledger';
+import { MAX_LEDGER_REQUEST_BYTES } from '../../shared/adapters/ledger-rules';
+import { ledgerGroupKey } from '../../shared/ledger-group';
 
 export interface LedgerUnderTest {
   ledger: UploadLedger;

@@ -25,8 +25,8 @@ import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimul
 import { signedHeaders } from '../support/fixtures';
 import { writeResult, type LatencySummary, type LoadResult } from './faults/results';
 import { listFolder } from './faults/rig';
-import { waitFor } from './faults/runner';
-import { startServe, type ServeProcess } from './faults/serve-process';
+import { waitFor } from '../support/wait-for';
+import { startServe, type ServeProcess } from '../support/serve-process';
 
 const SECRET = 'reliability-load-webhook-secret';
 const DISTINCT = 1_500;

@@ -24,8 +24,8 @@ import { DetailType } from '../../shared/events';
 import { dataPaths } from '../../host/paths';
 import { startZoomSimulator, type SimulatedRecording, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
 import { writeResult, type SecretsResult } from './faults/results';
-import { waitFor } from './faults/runner';
-import { runRetry, startServe, type ServeProcess } from './faults/serve-process';
+import { waitFor } from '../support/wait-for';
+import { runRetry, startServe, type ServeProcess } from '../support/serve-process';
 
 const MiB = 1024 * 1024;
 const mp4 = (recordingType: string, size = MiB) => ({ fileType: 'MP4', size, recordingType, recordingStart: '2026-11-26T09:00:00Z', recordingEnd: '2026-11-26T09:40:00Z' });

@@ -1,23 +1,14 @@
 /**
  * The local EventBridge matcher against the documented examples (event-pattern-cases.ts),
- * start-up validation of malformed patterns, and our own consumer rules against an
- * envelope of every detail-type.
+ * start-up validation of malformed patterns and of the operators it does not implement,
+ * and our own consumer rules against an envelope of every detail-type.
  */
 import { ArchiverError } from '../../shared/errors';
 import { ALL_DETAIL_TYPES, CONSUMER_RULES, DetailType, EVENT_SOURCE, type ConsumerName, type DetailTypeName } from '../../shared/events';
 import { EventPatternError, matchesPattern, validatePattern } from '../../host/bus/event-pattern';
-import { MATCH_CASES, REJECT_CASES } from './event-pattern-cases';
+import { MATCH_CASES, OPERATOR_PATTERNS, REJECT_CASES } from './event-pattern-cases';
 
 describe('matchesPattern: EventBridge documentation examples', () => {
-  const total = MATCH_CASES.reduce((n, { cases }) => n + cases.length, 0);
-
-  test('the table is big enough to mean something and has both verdicts', () => {
-    const all = MATCH_CASES.flatMap(({ cases }) => cases);
-    expect(total).toBeGreaterThanOrEqual(60);
-    expect(all.filter((c) => c.matches).length).toBeGreaterThan(20);
-    expect(all.filter((c) => !c.matches).length).toBeGreaterThan(20);
-  });
-
   describe.each(MATCH_CASES)('$group', ({ cases }) => {
     test.each(cases)('$name', ({ pattern, event, matches }) => {
       expect(() => validatePattern(pattern)).not.toThrow();
@@ -28,13 +19,13 @@ describe('matchesPattern: EventBridge documentation examples', () => {
   test('matching never modifies the event', () => {
     const event = { detail: { tags: ['a', ['b']], n: 3 } };
     const before = JSON.stringify(event);
-    matchesPattern({ detail: { tags: [{ prefix: 'b' }], n: [{ numeric: ['>', 1] }] } }, event);
+    expect(matchesPattern({ detail: { tags: ['b'], n: [3] } }, event)).toBe(true);
     expect(JSON.stringify(event)).toBe(before);
   });
 
   test('inherited object properties are not event fields', () => {
-    expect(matchesPattern({ constructor: [{ exists: true }] }, {})).toBe(false);
-    expect(matchesPattern({ toString: [{ exists: false }] }, {})).toBe(true);
+    expect(matchesPattern({ source: ['aws.ec2'] }, Object.create({ source: 'aws.ec2' }) as object)).toBe(false);
+    expect(matchesPattern({ detail: { state: ['running'] } }, { detail: Object.create({ state: 'running' }) as object })).toBe(false);
   });
 });
 
@@ -53,27 +44,25 @@ describe('validatePattern: malformed patterns fail at start-up', () => {
   test('the error names the offending path and says retrying cannot help', () => {
     const error = (() => {
       try {
-        validatePattern({ detail: { state: [{ 'anything-but': 'x' }, { contains: 'y' }] } });
+        validatePattern({ detail: { state: ['running', { prefix: 'ru' }] } });
       } catch (e) {
         return e as EventPatternError;
       }
-      throw new Error('validatePattern accepted an unknown operator');
+      throw new Error('validatePattern accepted an operator the matcher does not implement');
     })();
     expect(error).toBeInstanceOf(ArchiverError);
     expect(error.name).toBe('EventPatternError');
     expect(error.retryable).toBe(false);
     expect(error.path).toBe('$.detail.state[1]');
-    expect(error.message).toBe('Invalid event pattern at $.detail.state[1]: unknown operator "contains"');
+    expect(error.message).toBe(
+      'Invalid event pattern at $.detail.state[1]: unsupported operator "prefix": the local bus matches exact values only, as every consumer rule does; ' +
+        'add the operator to host/bus/event-pattern.ts, with tests, before a rule uses it',
+    );
   });
 
-  test.each([
-    ['an escaped star followed by a wildcard', { key: [{ wildcard: 'a\\**' }] }],
-    ['an empty anything-but wildcard (AWS-observed: content_anything_wildcard_empty)', { FilePath: [{ 'anything-but': { wildcard: '' } }] }],
-    ['anything-but lists for suffix and equals-ignore-case', { f: [{ 'anything-but': { suffix: ['.txt', '.rtf'] } }, { 'anything-but': { 'equals-ignore-case': ['a', 'b'] } }] }],
-    ['a range with >= and <', { n: [{ numeric: ['>=', -1.5, '<', 1e9] }] }],
-    ['an IPv6 CIDR', { ip: [{ cidr: '2001:db8::/32' }] }],
-  ])('accepts %s', (_name, pattern) => {
-    expect(() => validatePattern(pattern)).not.toThrow();
+  // Matching an operator object as if it were a value would silently route differently from the CDK rule.
+  test.each(OPERATOR_PATTERNS)('refuses $operator, which the matcher does not implement', ({ operator, pattern }) => {
+    expect(() => validatePattern(pattern)).toThrow(`unsupported operator "${operator}"`);
   });
 });
 

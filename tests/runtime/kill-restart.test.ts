@@ -4,7 +4,6 @@
  * finishes the upload — once, byte-identical. And SIGTERM stops cleanly, handing the
  * file back (lease released) for the next start.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,48 +13,11 @@ import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import { DetailType } from '../../shared/events';
 import { dataPaths } from '../../host/paths';
 import { startZoomSimulator, zoomEnvFor, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
+import { startServe } from '../support/serve-process';
+import { waitFor } from '../support/wait-for';
 
-const ROOT = join(__dirname, '..', '..');
 const SECRET = 'kill-test-secret';
 const MiB = 1024 * 1024;
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  output: () => string;
-}
-
-function startServe(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'zoom-archiver.js'), 'serve'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 30_000);
-    const check = () => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve({ child, url: match[1]!, exited, output: () => output });
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => reject(new Error(`serve exited ${code}:\n${output}`)));
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const sha256File = (path: string) =>
   new Promise<string>((resolve, reject) => {

@@ -12,6 +12,7 @@ import {
   DynamoDBClient,
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { waitFor } from './wait-for';
 
 /** The part of dynalite's (undeclared) API the tests use. */
 interface DynaliteOptions {
@@ -64,13 +65,16 @@ export async function startDynalite(options: DynaliteOptions = {}): Promise<Dyna
       const tableName = input.TableName;
       if (!tableName) throw new Error('createTable needs a TableName');
       await client.send(new CreateTableCommand(input));
-      for (let waited = 0; ; waited += 10) {
-        const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
-        const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
-        if (Table?.TableStatus === 'ACTIVE' && indexesActive) return tableName;
-        if (waited > 5000) throw new Error(`table ${tableName} not ACTIVE after 5 s`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      return waitFor(
+        `table ${tableName} and its indexes ACTIVE`,
+        async () => {
+          const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+          const indexesActive = (Table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+          return Table?.TableStatus === 'ACTIVE' && indexesActive ? tableName : undefined;
+        },
+        5_000,
+        { intervalMs: 10 },
+      );
     },
     uniqueTableName(prefix) {
       tableCounter += 1;

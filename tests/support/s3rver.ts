@@ -61,29 +61,50 @@ export function createS3rverClient(endpoint: string, overrides: Partial<S3Client
   });
 }
 
-export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3rverHandle> {
-  const bucket = options.bucket ?? 'archive-test';
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'zoom-archiver-s3rver-'));
+export interface S3rverChild {
+  child: ChildProcess;
+  port: number;
+}
+
+/**
+ * The s3rver child process alone (see the top of this file), on 127.0.0.1:`port` (0:
+ * a free one) over `dataDir`; resolves once it listens. tests/reliability's
+ * restartable server uses it too, to come back on the same port over the same data.
+ */
+export async function spawnS3rver(options: { dataDir: string; port?: number; timeoutMs?: number }): Promise<S3rverChild> {
   const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     env: {
       ...process.env,
       S3RVER_MODULE: require.resolve('s3rver'),
-      S3RVER_OPTIONS: JSON.stringify({ address: '127.0.0.1', port: 0, silent: true, directory: dataDir, vhostBuckets: false }),
+      S3RVER_OPTIONS: JSON.stringify({ address: '127.0.0.1', port: options.port ?? 0, silent: true, directory: options.dataDir, vhostBuckets: false }),
     },
   });
   let port: number;
   try {
-    port = await listeningPort(child, options.startTimeoutMs ?? 15_000);
+    port = await listeningPort(child, options.timeoutMs ?? 15_000);
   } catch (error) {
     await stopChild(child);
-    await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
   // A forgotten stop() must not keep Jest alive; the child still exits with us.
   child.unref();
   child.channel?.unref();
   (child.stderr as { unref?: () => void } | null)?.unref?.();
+  return { child, port };
+}
+
+export async function startS3rver(options: StartS3rverOptions = {}): Promise<S3rverHandle> {
+  const bucket = options.bucket ?? 'archive-test';
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'zoom-archiver-s3rver-'));
+  let spawned: S3rverChild;
+  try {
+    spawned = await spawnS3rver({ dataDir, timeoutMs: options.startTimeoutMs });
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const { child, port } = spawned;
 
   const endpoint = `http://127.0.0.1:${port}`;
   const client = createS3rverClient(endpoint);

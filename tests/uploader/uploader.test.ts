@@ -5,7 +5,8 @@
  * right reason — never a partial or wrong object under the final key.
  */
 import { DetailType } from '../../shared/events';
-import { LedgerStoreError, MAX_LEDGER_REQUEST_BYTES, type UploadLedger } from '../../shared/ports/upload-ledger';
+import { LedgerStoreError, type UploadLedger } from '../../shared/ports/upload-ledger';
+import { MAX_LEDGER_REQUEST_BYTES } from '../../shared/adapters/ledger-rules';
 import type { ZoomFault } from '../../tools/zoom-simulator/simulator';
 import { mp4, startHarness, type Harness } from './harness';
 

@@ -79,7 +79,6 @@ export async function contentSha256(content: FileContent, size = content.size): 
 export interface ContentStreamOptions {
   /** Throttle to about this rate (a slow drip). */
   bytesPerSecond?: number;
-  highWaterMark?: number;
 }
 
 /** Bytes [start, end) of `content` as a stream; pulled, so it honours the consumer's backpressure. */
@@ -96,15 +95,10 @@ export class ContentStream extends Readable {
     private readonly end: number,
     private readonly options: ContentStreamOptions = {},
   ) {
-    super({ highWaterMark: options.highWaterMark ?? BLOCK_SIZE });
+    super({ highWaterMark: BLOCK_SIZE });
     this.offset = start;
     const rate = options.bytesPerSecond;
     this.chunk = rate ? Math.max(1, Math.min(64 * 1024, Math.floor(rate / 20))) : BLOCK_SIZE;
-  }
-
-  /** Bytes handed to the consumer so far. */
-  get bytesPushed(): number {
-    return this.sent;
   }
 
   override _read(): void {

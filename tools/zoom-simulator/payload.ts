@@ -12,13 +12,11 @@ export interface SimulatedFileSpec {
   fileId?: string;
   /** MP4 (default), M4A, TRANSCRIPT, CHAT, CC, TIMELINE, CSV, SUMMARY. */
   fileType?: string;
-  fileExtension?: string;
   recordingType?: string;
   /** Bytes of generated content. Default 1 MiB + 4321 (not a multiple of anything). */
   size?: number;
   /** Serve these bytes instead of generated ones (size is then their length). */
   content?: Buffer | string;
-  status?: string;
   recordingStart?: string;
   recordingEnd?: string;
 }
@@ -36,7 +34,6 @@ export interface SimulatedRecordingSpec {
   files?: SimulatedFileSpec[];
   /** Lifetime of the webhook download_token from now, in seconds; 0 or less gives an expired token. Default 86400. */
   downloadTokenTtlSeconds?: number;
-  event?: 'recording.completed' | 'recording.transcript_completed';
 }
 
 export interface ZoomRecordingFilePayload {
@@ -92,17 +89,8 @@ const FILE_TYPES: Record<string, { extension: string; recordingType?: string; co
 };
 const ID_LESS_TYPES = new Set(['CC', 'TIMELINE']);
 
-export const DEFAULT_FILE_SIZE = 1024 * 1024 + 4321;
-export const DEFAULT_TOPIC = '[MAQ101] Maqam Bayati — lesson 3';
-
-export function contentTypeFor(fileType: string): string {
-  return FILE_TYPES[fileType.toUpperCase()]?.contentType ?? 'application/octet-stream';
-}
-
-/** A Zoom meeting UUID: base64 of 16 random bytes. */
-export function randomMeetingUuid(): string {
-  return randomBytes(16).toString('base64');
-}
+const DEFAULT_FILE_SIZE = 1024 * 1024 + 4321;
+const DEFAULT_TOPIC = '[MAQ101] Maqam Bayati — lesson 3';
 
 export interface ResolvedFile {
   /** The simulator's key for the file: Zoom's id, or a generated one for id-less types. */
@@ -122,7 +110,8 @@ export interface ResolvedRecording {
 
 /** Fills a spec's defaults; URLs are added by the simulator, which knows its address. */
 export function resolveRecording(spec: SimulatedRecordingSpec, accountId: string): ResolvedRecording {
-  const uuid = spec.uuid ?? randomMeetingUuid();
+  // A Zoom meeting UUID: base64 of 16 random bytes.
+  const uuid = spec.uuid ?? randomBytes(16).toString('base64');
   const startTime = spec.startTime ?? '2021-07-13T21:44:51Z';
   const durationMinutes = spec.durationMinutes ?? 60;
   const startMs = Date.parse(startTime);
@@ -140,15 +129,15 @@ export function resolveRecording(spec: SimulatedRecordingSpec, accountId: string
       fileType,
       size,
       content,
-      contentType: contentTypeFor(fileType),
+      contentType: defaults?.contentType ?? 'application/octet-stream',
       payload: {
         ...(idLess ? {} : { id: fileId }),
         meeting_id: uuid,
         recording_start: file.recordingStart ?? defaultStart,
         recording_end: file.recordingEnd ?? defaultEnd,
         file_type: fileType,
-        file_extension: file.fileExtension ?? defaults?.extension ?? fileType,
-        ...(idLess ? {} : { file_size: size, status: file.status ?? 'completed' }),
+        file_extension: defaults?.extension ?? fileType,
+        ...(idLess ? {} : { file_size: size, status: 'completed' }),
         ...(idLess || !(file.recordingType ?? defaults?.recordingType) ? {} : { recording_type: file.recordingType ?? defaults?.recordingType }),
         file_path: '',
       },
@@ -166,7 +155,7 @@ export function resolveRecording(spec: SimulatedRecordingSpec, accountId: string
       topic: spec.topic ?? DEFAULT_TOPIC,
       type: 8,
       start_time: startTime,
-      ...(spec.timezone === undefined ? { timezone: 'America/Los_Angeles' } : spec.timezone ? { timezone: spec.timezone } : {}),
+      timezone: spec.timezone ?? 'America/Los_Angeles',
       host_email: spec.hostEmail ?? 'teacher@example.com',
       duration: durationMinutes,
       total_size: files.reduce((sum, file) => sum + file.size, 0),

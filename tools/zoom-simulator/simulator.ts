@@ -19,7 +19,6 @@ import {
   closeWhenFlushed,
   decodeMeetingId,
   decodeSegment,
-  isRead,
   listenOn,
   parseRange,
   readBody,
@@ -46,20 +45,13 @@ export type {
   ZoomRecordingObjectPayload,
 } from './payload';
 
+/** It listens on 127.0.0.1, on free ports. */
 export interface ZoomSimulatorOptions {
-  /** Interface to listen on. Default 127.0.0.1. */
-  host?: string;
-  /** Default 0: a free port. */
-  port?: number;
   accountId?: string;
   clientId?: string;
   clientSecret?: string;
   /** The app's webhook Secret Token, for deliverWebhook/validateEndpoint. */
   webhookSecret?: string;
-  /** Lifetime of issued OAuth tokens. Default 3600 s, as Zoom's. */
-  oauthTokenTtlSeconds?: number;
-  /** Lifetime of the signed CDN URLs. Default 3600 s. */
-  cdnUrlTtlSeconds?: number;
 }
 
 /**
@@ -114,7 +106,6 @@ export interface RequestLogEntry {
   auth?: AuthOutcome;
   /** Whether the request carried an Authorization header at all. */
   authorization: boolean;
-  range?: string;
 }
 
 export interface OAuthStats {
@@ -148,8 +139,6 @@ export interface WebhookDelivery {
 export interface ZoomSimulator {
   /** http://127.0.0.1:PORT: OAuth, download URLs, REST API. */
   readonly baseUrl: string;
-  /** http://127.0.0.1:OTHER_PORT: the signed URLs downloads redirect to (another origin, like ssrweb.zoom.us). */
-  readonly cdnBaseUrl: string;
   /** The host name in every URL it hands out, for ZOOM_DOWNLOAD_HOSTS. */
   readonly host: string;
   readonly port: number;
@@ -195,6 +184,11 @@ interface FileEntry {
   sha256?: Promise<string>;
 }
 
+const HOST = '127.0.0.1';
+/** Lifetime of issued OAuth tokens, as Zoom's. */
+const OAUTH_TOKEN_TTL_SECONDS = 3600;
+/** Lifetime of the signed CDN URLs. */
+const CDN_URL_TTL_SECONDS = 3600;
 const JWT_ISSUER = 'https://event.zoom.us';
 const JWT_AUDIENCE = 'https://oauth.zoom.us';
 const ZOOM_INVALID_TOKEN = { code: 124, message: 'Invalid access token.' };
@@ -218,7 +212,7 @@ export function zoomEnvFor(simulator: Pick<ZoomSimulator, 'accountId' | 'clientI
 
 export async function startZoomSimulator(options: ZoomSimulatorOptions = {}): Promise<ZoomSimulator> {
   const simulator = new Simulator(options);
-  await simulator.listen(options.host ?? '127.0.0.1', options.port ?? 0);
+  await simulator.listen();
   return simulator;
 }
 
@@ -230,15 +224,14 @@ class Simulator implements ZoomSimulator {
   readonly requestLog: RequestLogEntry[] = [];
   readonly oauthStats: OAuthStats = { requests: 0, issued: 0, failed: 0 };
   baseUrl = '';
-  cdnBaseUrl = '';
-  host = '';
+  readonly host = HOST;
   port = 0;
+  /** The signed URLs downloads redirect to: another origin, like Zoom's ssrweb.zoom.us. */
+  private cdnBaseUrl = '';
 
   /** Zoom (OAuth, download URLs, API) and its CDN listen apart: the redirect crosses origins, as Zoom's does. */
   private readonly servers: Record<ServerRole, http.Server>;
   private readonly signingKey = randomBytes(32);
-  private readonly oauthTtlSeconds: number;
-  private readonly cdnTtlSeconds: number;
   private readonly recordings = new Map<string, ResolvedRecording>();
   private readonly files = new Map<string, FileEntry>();
   private readonly oauthTokens = new Map<string, number>();
@@ -253,8 +246,6 @@ class Simulator implements ZoomSimulator {
     this.clientId = options.clientId ?? 'sim-client-id';
     this.clientSecret = options.clientSecret ?? 'sim-client-secret';
     this.webhookSecret = options.webhookSecret ?? 'sim-webhook-secret';
-    this.oauthTtlSeconds = options.oauthTokenTtlSeconds ?? 3600;
-    this.cdnTtlSeconds = options.cdnUrlTtlSeconds ?? 3600;
     const serve = (role: ServerRole) =>
       http.createServer({ highWaterMark: 1024 * 1024 }, (request, response) => {
         this.handle(role, request, response).catch((error: unknown) => {
@@ -273,11 +264,10 @@ class Simulator implements ZoomSimulator {
     return `${this.baseUrl}/oauth/token`;
   }
 
-  async listen(host: string, port: number): Promise<void> {
-    this.host = host.includes(':') ? `[${host}]` : host;
-    this.port = await listenOn(this.servers.zoom, host, port);
-    this.baseUrl = `http://${this.host}:${this.port}`;
-    this.cdnBaseUrl = `http://${this.host}:${await listenOn(this.servers.cdn, host, 0)}`;
+  async listen(): Promise<void> {
+    this.port = await listenOn(this.servers.zoom, HOST);
+    this.baseUrl = `http://${HOST}:${this.port}`;
+    this.cdnBaseUrl = `http://${HOST}:${await listenOn(this.servers.cdn, HOST)}`;
   }
 
   async stop(): Promise<void> {
@@ -313,7 +303,7 @@ class Simulator implements ZoomSimulator {
       uuid: recording.uuid,
       downloadToken,
       payload: {
-        event: spec.event ?? 'recording.completed',
+        event: 'recording.completed',
         event_ts: Date.now(),
         payload: { account_id: this.accountId, object: this.recordingObject(recording) },
         download_token: downloadToken,
@@ -423,14 +413,14 @@ class Simulator implements ZoomSimulator {
     const segments = url.pathname.split('/').filter(Boolean);
 
     if (role === 'cdn') {
-      if (segments[0] === 'cdn' && segments.length === 2 && isRead(request)) {
+      if (segments[0] === 'cdn' && segments.length === 2 && request.method === 'GET') {
         entry.kind = 'cdn';
         return this.handleCdn(request, response, url, decodeSegment(segments[1]!), entry);
       }
     } else if (url.pathname === '/oauth/token' && request.method === 'POST') {
       entry.kind = 'oauth';
       return this.handleOAuth(request, response);
-    } else if (segments[0] === 'rec' && segments[1] === 'download' && segments.length === 3 && isRead(request)) {
+    } else if (segments[0] === 'rec' && segments[1] === 'download' && segments.length === 3 && request.method === 'GET') {
       entry.kind = 'download';
       return this.handleDownload(request, response, url, decodeSegment(segments[2]!), entry);
     } else if (segments[0] === 'v2' && request.method === 'GET') {
@@ -472,12 +462,12 @@ class Simulator implements ZoomSimulator {
       return;
     }
     const token = `sim-oauth.${randomBytes(32).toString('base64url')}`;
-    this.oauthTokens.set(token, Date.now() + this.oauthTtlSeconds * 1000);
+    this.oauthTokens.set(token, Date.now() + OAUTH_TOKEN_TTL_SECONDS * 1000);
     this.oauthStats.issued++;
     sendJson(response, 200, {
       access_token: token,
       token_type: 'bearer',
-      expires_in: this.oauthTtlSeconds,
+      expires_in: OAUTH_TOKEN_TTL_SECONDS,
       scope: 'cloud_recording:read:list_recording_files:admin cloud_recording:read:list_user_recordings:admin',
       api_url: this.baseUrl,
     });
@@ -522,7 +512,7 @@ class Simulator implements ZoomSimulator {
     }
     const attempt = String(++this.attemptCounter);
     this.attempts.set(attempt, fault);
-    const exp = String(Math.floor(Date.now() / 1000) + this.cdnTtlSeconds);
+    const exp = String(Math.floor(Date.now() / 1000) + CDN_URL_TTL_SECONDS);
     const query = new URLSearchParams({ exp, a: attempt, sig: this.cdnSignature(fileId, exp, attempt) });
     response.writeHead(302, { location: `${this.cdnBaseUrl}/cdn/${encodeURIComponent(fileId)}?${query}`, 'content-length': 0 });
     response.end();
@@ -571,7 +561,6 @@ class Simulator implements ZoomSimulator {
     let status = 200;
     const rangeHeader = request.headers.range;
     if (rangeHeader) {
-      log.range = rangeHeader;
       const range = parseRange(rangeHeader, size);
       if (range === 'unsatisfiable') {
         response.writeHead(416, { 'content-range': `bytes */${size}`, 'content-length': 0 });
@@ -586,10 +575,6 @@ class Simulator implements ZoomSimulator {
     }
     headers['content-length'] = end - start;
     response.writeHead(status, headers);
-    if (request.method === 'HEAD') {
-      response.end();
-      return;
-    }
     // A CDN answers at once; a slow body must not look like a slow server.
     response.flushHeaders();
 

@@ -22,7 +22,7 @@ import { loadRuntimeConfig } from '../../../host/config';
 import { dataPaths } from '../../../host/paths';
 import { startRuntime, type Runtime } from '../../../host/runtime';
 import { zoomEnvFor, type ZoomSimulator } from '../../../tools/zoom-simulator/simulator';
-import { runRetry, startServe, type CommandResult, type ServeProcess } from './serve-process';
+import { runRetry, startServe, type CommandResult, type ServeProcess } from '../../support/serve-process';
 
 export type StoreKind = 'folder' | 's3';
 export type Harness = 'in-process' | 'serve-process';

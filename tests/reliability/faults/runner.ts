@@ -11,6 +11,7 @@ import { DetailType } from '../../../shared/events';
 import type { AuditRecord } from '../../../shared/ports/audit-log';
 import { startZoomSimulator, type FileStats, type SimulatedFileSpec } from '../../../tools/zoom-simulator/simulator';
 import { createS3rverClient } from '../../support/s3rver';
+import { waitFor } from '../../support/wait-for';
 import { writeResult, type ScenarioCounts, type ScenarioResult } from './results';
 import { WEBHOOK_SECRET, startRig, type ArchiveTarget, type ArchiveListing, type Rig } from './rig';
 import type { FaultScenario, ScenarioContext } from './scenarios';
@@ -28,16 +29,6 @@ export interface RunOptions {
   record?: boolean;
   /** Runs after the scenario, before the final inspection: lets a self-test plant something wrong. */
   tamper?(ctx: ScenarioContext): Promise<void>;
-}
-
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 const ofType = (history: AuditRecord[], type: string, fileId?: string) =>

@@ -1,31 +1,42 @@
 /**
  * `zoom-archiver serve` and `zoom-archiver retry` as child processes, as an operator
- * runs them: the reliability scenarios kill the server (SIGKILL) and start it again on
- * the same data folder, the secrets check searches everything it printed, and the
- * load run measures its answers. Output is captured, never inherited.
+ * runs them, for the tests and benchmarks that need the real process: kill -9 and a
+ * restart on the same data folder, everything it printed searched for secrets, its
+ * answers under load. Output is captured (never inherited, unless asked), and serve
+ * listens on a free port unless PORT says otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-export const ROOT = join(__dirname, '..', '..', '..');
+export const ROOT = join(__dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'zoom-archiver.js');
 
 export interface ServeProcess {
   url: string;
   child: ChildProcess;
-  /** Everything written to stdout and stderr so far. */
+  /** Everything captured from stdout and stderr so far. */
   output(): string;
   exited: Promise<number | null>;
+  /** Sends the signal unless the process has ended; resolves with its exit code. */
   kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<number | null>;
 }
 
-const baseEnv = (env: Record<string, string>) => ({ ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', PORT: '0', ...env });
+export interface StartServeOptions {
+  /** How long to wait for "listening on"; default 30 s. */
+  timeoutMs?: number;
+  /** Let stderr through to ours instead of capturing it (benchmarks: it is where trouble shows). */
+  inheritStderr?: boolean;
+}
 
-export function startServe(env: Record<string, string>, timeoutMs = 30_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: baseEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+const childEnv = (env: Record<string, string>) => ({ ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', PORT: '0', ...env });
+
+/** Starts `serve` with `env` over this process's environment; resolves once it listens. */
+export function startServe(env: Record<string, string>, options: StartServeOptions = {}): Promise<ServeProcess> {
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const child = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', options.inheritStderr ? 'inherit' : 'pipe'] });
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
-  child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => chunks.push(chunk));
   const output = () => Buffer.concat(chunks).toString('utf8');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const kill = async (signal: 'SIGKILL' | 'SIGTERM') => {
@@ -57,10 +68,10 @@ export interface CommandResult {
   output: string;
 }
 
-/** `zoom-archiver retry --failed --data-dir DIR` (or one file id). */
+/** `zoom-archiver retry --failed --data-dir DIR` (or one file id), to its end. */
 export function runRetry(dataDir: string, options: { fileId?: string; env?: Record<string, string> } = {}): Promise<CommandResult> {
   const args = [BIN, 'retry', ...(options.fileId ? [options.fileId] : ['--failed']), '--data-dir', dataDir];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: baseEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
   child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk));
