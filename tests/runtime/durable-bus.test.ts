@@ -14,6 +14,7 @@ import { DurableBus, type BusEnvelope, type Consumer } from '../../host/bus/dura
 import { BusInbox, InboxReader } from '../../host/bus/inbox';
 import { retryDeadCommand } from '../../host/cli/retry';
 import { dataPaths } from '../../host/paths';
+import { waitFor } from '../support/wait-for';
 
 const rejected = (id: string): DomainEvent => ({
   detailType: DetailType.RecordingRejected,
@@ -97,7 +98,7 @@ describe('durable bus', () => {
     await bus.idle();
     await bus.publish([rejected('good')]);
     // idle() does not wait for a retry due later: wait for the delivery itself.
-    for (let waited = 0; bus.stats().pending > 0 && waited < 5_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor('the retried delivery', () => (bus.stats().pending === 0 ? true : undefined), 5_000, { intervalMs: 10 });
     const byId = (id: string) => hopeless.seen.filter((e) => (e.detail as { recordingId: string }).recordingId === id).length;
     expect(byId('bad')).toBe(1);
     expect(byId('good')).toBe(2);
