@@ -4,16 +4,13 @@
  * fails with key_conflict instead of replacing it, the archived bytes stay the
  * first's, and `status --failed` shows why.
  */
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DetailType } from '../../shared/events';
-import { silentLogger } from '../../shared/logger';
 import { runStatus } from '../../host/cli/status';
-import { loadRuntimeConfig } from '../../host/config';
-import { startRuntime, type Runtime } from '../../host/runtime';
-import { startZoomSimulator, zoomEnvFor, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
+import type { Runtime } from '../../host/runtime';
+import type { ZoomSimulator } from '../../tools/zoom-simulator/simulator';
+import { startSimulatedRuntime, type SimulatedRuntime } from '../support/runtime';
 
 const MiB = 1024 * 1024;
 const SECRET = 'key-conflict-test-secret';
@@ -28,35 +25,19 @@ const lesson = (day: string) => ({
 });
 
 describe('single-machine runtime: two recordings whose files map to one archive key', () => {
+  let env: SimulatedRuntime;
   let dir: string;
   let simulator: ZoomSimulator;
   let runtime: Runtime;
   let webhookUrl: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'key-conflict-'));
-    simulator = await startZoomSimulator({ webhookSecret: SECRET });
-    const config = loadRuntimeConfig({
-      DATA_DIR: dir,
-      PORT: '0',
-      ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      ...zoomEnvFor(simulator),
-      ARCHIVER_CONFIG_JSON: JSON.stringify({ naming: { template: 'courses/{course}/{recordingType}.{ext}' } }),
-    });
-    runtime = await startRuntime(config, silentLogger);
-    webhookUrl = `${runtime.url}/webhooks/zoom`;
+    env = await startSimulatedRuntime({ secret: SECRET, dirPrefix: 'key-conflict-', env: { ARCHIVER_CONFIG_JSON: JSON.stringify({ naming: { template: 'courses/{course}/{recordingType}.{ext}' } }) } });
+    ({ dir, simulator, runtime, webhookUrl } = env);
   });
-  afterAll(async () => {
-    await runtime?.close();
-    await simulator?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => env?.stop());
 
-  const archivedSha = async (key: string) => {
-    const hash = createHash('sha256');
-    for await (const chunk of await runtime.store.get(key)) hash.update(chunk as Buffer);
-    return hash.digest('hex');
-  };
+  const archivedSha = (key: string) => env.archivedSha(key);
 
   it('archives the first, fails the second with key_conflict naming the key, keeps the first bytes, and status --failed says so', async () => {
     const first = await simulator.addRecording({ topic: '[KEY101] Lesson 1', startTime: '2026-11-24T09:00:00Z', files: [lesson('24')] });

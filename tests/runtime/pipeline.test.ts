@@ -3,50 +3,31 @@
  * to the real HTTP server; the durable bus drives course validation, the uploader and
  * the audit; files are compared by SHA-256 with what Zoom served.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DetailType } from '../../shared/events';
-import { silentLogger } from '../../shared/logger';
-import { loadRuntimeConfig } from '../../host/config';
-import { startRuntime, type Runtime } from '../../host/runtime';
-import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
+import type { Runtime } from '../../host/runtime';
+import type { SimulatedRecording, ZoomSimulator } from '../../tools/zoom-simulator/simulator';
+import { startSimulatedRuntime, type SimulatedRuntime } from '../support/runtime';
 
 const MiB = 1024 * 1024;
 const SECRET = 'runtime-test-secret';
 const mp4 = (size: number, recordingType: string) => ({ fileType: 'MP4', size, recordingType, recordingStart: '2026-11-26T09:00:00Z', recordingEnd: '2026-11-26T09:30:00Z' });
 
 describe('single-machine runtime', () => {
+  let env: SimulatedRuntime;
   let dir: string;
   let simulator: ZoomSimulator;
   let runtime: Runtime;
   let webhookUrl: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'runtime-'));
-    simulator = await startZoomSimulator({ webhookSecret: SECRET });
-    const config = loadRuntimeConfig({
-      DATA_DIR: dir,
-      PORT: '0',
-      ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
-      ...zoomEnvFor(simulator),
-      UPLOAD_CONCURRENCY: '3',
-    });
-    runtime = await startRuntime(config, silentLogger);
-    webhookUrl = `${runtime.url}/webhooks/zoom`;
+    env = await startSimulatedRuntime({ secret: SECRET, dirPrefix: 'runtime-', env: { UPLOAD_CONCURRENCY: '3' } });
+    ({ dir, simulator, runtime, webhookUrl } = env);
   });
-  afterAll(async () => {
-    await runtime.close();
-    await simulator.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => env?.stop());
 
-  const archivedSha = async (key: string) => {
-    const hash = createHash('sha256');
-    for await (const chunk of await runtime.store.get(key)) hash.update(chunk as Buffer);
-    return hash.digest('hex');
-  };
+  const archivedSha = (key: string) => env.archivedSha(key);
   const uploadedKeys = async (recording: SimulatedRecording) =>
     (await runtime.auditLog.recordingHistory(recording.uuid)).filter((r) => r.detailType === DetailType.FileUploaded).map((r) => [r.fileId!, String(r.data.key)] as const);
 
