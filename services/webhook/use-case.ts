@@ -11,7 +11,7 @@ import { DetailType, type DomainEvent } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
 import type { DeliveryGuard } from '../../shared/ports/delivery-guard';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
-import { normalizeRecording } from './normalize';
+import { normalizeRecording } from '../../shared/zoom/normalize';
 import { checkSignatureHeaders, urlValidationAnswer, verifySignature } from './signature';
 import {
   ACKNOWLEDGED_RECORDING_EVENTS,

@@ -16,7 +16,7 @@ import {
 } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
 import { ConfigError } from '../../shared/errors';
-import { normalizeRecording } from '../../services/webhook/normalize';
+import { normalizeRecording } from '../../shared/zoom/normalize';
 import { RecordingPayloadSchema } from '../../services/webhook/zoom-payload';
 import { loadZoomFixture, type ZoomFixtureName, type ZoomRecordingFixture } from '../support/fixtures';
 

@@ -20,7 +20,7 @@ import {
 import { silentLogger } from '../../shared/logger';
 import { loadArchiverConfig, parseArchiverConfig, type ArchiverConfig } from '../../services/course-validation/config';
 import { decideRecording } from '../../services/course-validation/decision';
-import { normalizeRecording, type NormalizeInput } from '../../services/webhook/normalize';
+import { normalizeRecording, type NormalizeInput } from '../../shared/zoom/normalize';
 import { signatureFor } from '../../services/webhook/signature';
 import { handleWebhookDelivery, type WebhookAnswer } from '../../services/webhook/use-case';
 import { MAX_TOPIC_CHARS, RecordingPayloadSchema } from '../../services/webhook/zoom-payload';

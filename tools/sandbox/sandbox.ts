@@ -14,8 +14,8 @@ import type { ArchiverConfig } from '../../services/course-validation/config';
 import { selectFiles } from '../../services/course-validation/file-selection';
 import type { Runtime } from '../../host/runtime';
 import { WEBHOOK_PATH } from '../../services/webhook/http';
-import { assignFileIds } from '../../services/webhook/normalize';
-import type { ZoomRecordingFile } from '../../services/webhook/zoom-payload';
+import { assignFileIds } from '../../shared/zoom/normalize';
+import type { ZoomRecordingFile } from '../../shared/zoom/recording';
 import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../zoom-simulator/simulator';
 import { sampleRecordings } from './sample';
 

@@ -16,9 +16,9 @@ import {
   type DownloadAccess,
   type RecordingAvailable,
   type RecordingFile,
-} from '../../shared/events';
-import type { TokenSealer } from '../../shared/crypto/token-seal';
-import type { RecordingPayload, ZoomRecordingFile } from './zoom-payload';
+} from '../events';
+import type { TokenSealer } from '../crypto/token-seal';
+import type { RecordingPayload, ZoomRecordingFile } from './recording';
 
 export interface NormalizeInput {
   trigger: RecordingAvailable['trigger'];
@@ -30,7 +30,8 @@ export interface NormalizeInput {
   causationId: string;
 }
 
-export function normalizeRecording(input: NormalizeInput, sealer: TokenSealer): RecordingAvailable[] {
+/** `sealer` is needed only when the input carries a download token (the webhook's). */
+export function normalizeRecording(input: NormalizeInput, sealer?: TokenSealer): RecordingAvailable[] {
   const { object } = input.payload;
   const files = assignFileIds(object.uuid, object.recording_files);
   const base: Omit<RecordingAvailable, 'metadata' | 'part' | 'files'> = {
@@ -104,7 +105,8 @@ export function assignFileIds(uuid: string, files: readonly ZoomRecordingFile[])
   });
 }
 
-function sealDownloadToken(token: string, sealer: TokenSealer): DownloadAccess {
+function sealDownloadToken(token: string, sealer: TokenSealer | undefined): DownloadAccess {
+  if (!sealer) throw new Error('normalizeRecording: a download token needs a sealer');
   let expiresAt: string | undefined;
   try {
     const { exp } = decodeJwt(token);
