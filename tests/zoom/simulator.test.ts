@@ -265,9 +265,9 @@ describe('Zoom simulator', () => {
           };
         const first = await page('from=2024-03-01&to=2024-03-31&page_size=2');
         expect(first.total_records).toBe(3);
-        expect(first.meetings.map((m) => m.topic)).toEqual(['2024-03-01', '2024-03-05']);
+        expect(first.meetings.map((m) => m.topic)).toEqual(['2024-03-09', '2024-03-05']); // newest first, as Zoom
         const second = await page(`from=2024-03-01&to=2024-03-31&page_size=2&next_page_token=${first.next_page_token}`);
-        expect(second.meetings.map((m) => m.topic)).toEqual(['2024-03-09']);
+        expect(second.meetings.map((m) => m.topic)).toEqual(['2024-03-01']);
         expect(second.next_page_token).toBe('');
       } finally {
         await separate.stop();

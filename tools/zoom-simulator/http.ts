@@ -22,10 +22,23 @@ export function decodeSegment(segment: string): string {
   }
 }
 
-/** Zoom wants UUIDs that start with `/` or contain `//` double-encoded; accept both forms. */
-export function decodeMeetingId(segment: string): string {
+/**
+ * A meeting UUID from its path segment, the way Zoom routes it: a UUID that starts
+ * with `/` or contains `//` must be double-encoded (Zoom misroutes it otherwise, which
+ * shows as 404 code 3301), so such a UUID encoded only once gives undefined. Every
+ * other UUID works single- or double-encoded (Zoom decodes twice when it can).
+ */
+export function decodeMeetingId(segment: string): string | undefined {
   const once = decodeSegment(segment);
-  return /%[0-9a-f]{2}/i.test(once) ? decodeSegment(once) : once;
+  const doubleEncoded = /%[0-9a-f]{2}/i.test(once);
+  const id = doubleEncoded ? decodeSegment(once) : once;
+  if (!doubleEncoded && needsDoubleEncoding(id)) return undefined;
+  return id;
+}
+
+/** Zoom's rule for which meeting UUIDs must be double-encoded in a path. */
+export function needsDoubleEncoding(uuid: string): boolean {
+  return uuid.startsWith('/') || uuid.includes('//');
 }
 
 /** A single `bytes=` range as [start, end); undefined to ignore (serve it all), or unsatisfiable. */

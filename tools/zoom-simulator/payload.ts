@@ -19,7 +19,15 @@ export interface SimulatedFileSpec {
   content?: Buffer | string;
   recordingStart?: string;
   recordingEnd?: string;
+  /**
+   * `processing`: Zoom is still working on the file; the API lists it with
+   * `status: 'processing'` (downloads still work). Default `completed`. CC and
+   * TIMELINE files carry no status either way. The simulator's setFileStatus changes it.
+   */
+  status?: ZoomFileStatus;
 }
+
+export type ZoomFileStatus = 'completed' | 'processing';
 
 export interface SimulatedRecordingSpec {
   /** Meeting instance UUID. Default: random, Zoom-shaped (base64 of 16 bytes; may contain `/` and `+`). */
@@ -137,7 +145,7 @@ export function resolveRecording(spec: SimulatedRecordingSpec, accountId: string
         recording_end: file.recordingEnd ?? defaultEnd,
         file_type: fileType,
         file_extension: defaults?.extension ?? fileType,
-        ...(idLess ? {} : { file_size: size, status: 'completed' }),
+        ...(idLess ? {} : { file_size: size, status: file.status ?? 'completed' }),
         ...(idLess || !(file.recordingType ?? defaults?.recordingType) ? {} : { recording_type: file.recordingType ?? defaults?.recordingType }),
         file_path: '',
       },

@@ -2,11 +2,16 @@
  * A Zoom simulator: a real HTTP server on loopback that plays the parts of Zoom the
  * archiver talks to — the Server-to-Server OAuth token endpoint, the recording
  * download URL (Bearer token, 302 to a signed "CDN" URL), the CDN (Content-Length,
- * Range), the recordings REST API, and signed webhook deliveries. Files are generated
- * deterministic bytes of any size (never held in memory), so tests, the `npm start`
- * sandbox and the benchmarks all use it, and switchable faults reproduce what Zoom
- * does on a bad day: resets mid-body, 5xx, 429 storms, HTML pages with 200, wrong
- * sizes, slow drips, redirects to foreign hosts, a failing OAuth endpoint.
+ * Range), signed webhook deliveries, and the REST API the reconciler lists with
+ * (./api.ts): the account's and a user's recordings (1-month windows silently capped,
+ * expiring page tokens bound to their query, newest first), the account's users by
+ * status, one meeting's recordings (strict about double-encoded UUIDs), the account
+ * listing's scope refusals (4711/124), and per-category per-second rate limits (429
+ * with or without Retry-After). Files are generated deterministic bytes of any size
+ * (never held in memory), so tests, the `npm start` sandbox and the benchmarks all use
+ * it, and switchable faults reproduce what Zoom does on a bad day: resets mid-body,
+ * 5xx, 429 storms (downloads and API), HTML pages with 200, wrong sizes, slow drips,
+ * redirects to foreign hosts, a failing OAuth endpoint, files still processing.
  *
  * Built on node:http rather than a framework: the faults need the raw socket (cut a
  * body after N bytes, throttle it) and the bytes must flow with backpressure at full
@@ -15,9 +20,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { ZoomRestApi, type AccountListingRefusal, type ApiFailureOptions, type ApiStats, type SimulatedUserSpec, type ZoomUserPayload } from './api';
 import {
   closeWhenFlushed,
-  decodeMeetingId,
   decodeSegment,
   listenOn,
   parseRange,
@@ -31,15 +36,29 @@ import {
   resolveRecording,
   type ResolvedRecording,
   type SimulatedRecordingSpec,
+  type ZoomFileStatus,
   type ZoomRecordingEventPayload,
   type ZoomRecordingFilePayload,
   type ZoomRecordingObjectPayload,
 } from './payload';
+import type { RateLimitCategory } from './rate-limit';
 
 export { BLOCK_SIZE, contentSha256, GeneratedContent } from './content';
+export { addOneMonth } from './api';
+export type {
+  AccountListingRefusal,
+  ApiFailureOptions,
+  ApiRoute,
+  ApiStats,
+  SimulatedUserSpec,
+  ZoomUserPayload,
+  ZoomUserStatus,
+} from './api';
+export type { RateLimitCategory } from './rate-limit';
 export type {
   SimulatedFileSpec,
   SimulatedRecordingSpec,
+  ZoomFileStatus,
   ZoomRecordingEventPayload,
   ZoomRecordingFilePayload,
   ZoomRecordingObjectPayload,
@@ -52,6 +71,8 @@ export interface ZoomSimulatorOptions {
   clientSecret?: string;
   /** The app's webhook Secret Token, for deliverWebhook/validateEndpoint. */
   webhookSecret?: string;
+  /** Lifetime of the API's next_page_token. Default 15 minutes, as Zoom's. */
+  pageTokenTtlMs?: number;
 }
 
 /**
@@ -165,6 +186,25 @@ export interface ZoomSimulator {
   setOAuthDelay(ms: number): void;
   /** Every OAuth token issued so far stops working (as if revoked or expired). */
   revokeOAuthTokens(): void;
+  /**
+   * A user of the account, for GET /v2/users (default status active). Every recording's
+   * host is an active user already; adding one with the host's id changes its status
+   * (an inactive host keeps its recordings). Returns the user as the API lists it.
+   */
+  addUser(spec?: SimulatedUserSpec): ZoomUserPayload;
+  /** The file's status in API listings; 'processing' until Zoom finishes it. Id-less types (CC, TIMELINE) have none: ignored. */
+  setFileStatus(fileId: string, status: ZoomFileStatus): void;
+  /** GET /v2/accounts/.../recordings answers 400 code 4711 (missing scope) or 401 code 124; undefined: normal again. */
+  refuseAccountListing(code: AccountListingRefusal): void;
+  /** A per-second limit for the category, shared by all tokens (bucket of `perSecond`, refilled continuously); undefined: unlimited (default). */
+  setRateLimit(category: RateLimitCategory, perSecond: number | undefined): void;
+  /** Caps every listing's page_size to `max` (Zoom's is 300, the default again with undefined): small data sets then span several pages. */
+  setMaxPageSize(max: number | undefined): void;
+  /** Whether rate-limited 429s carry Retry-After (default true; Zoom's often do not). */
+  setRetryAfter(enabled: boolean): void;
+  /** The next `times` API requests (any /v2 route, once authorized) fail with `status` (default 429). */
+  failApi(times: number, options?: ApiFailureOptions): void;
+  apiStats(): ApiStats;
   /** POSTs `body` to `url` signed like Zoom (x-zm-signature), with webhookSecret. */
   deliverWebhook(url: string, body: unknown, options?: { timestampSeconds?: number }): Promise<WebhookDelivery>;
   /** Runs Zoom's endpoint.url_validation against `url`; true when it answered correctly. */
@@ -196,17 +236,22 @@ const HTML_PAGE =
   '<!DOCTYPE html>\n<html><head><title>Error - Zoom</title></head><body><div class="error">Only the host can download the recording. Sign in to download.</div></body></html>\n';
 
 /**
- * The environment that points zoom-archiver at a simulator: its OAuth app and token
- * endpoint, and downloads allowed from its host only. Used by the sandbox, tests and
- * benchmarks alike.
+ * The environment that points zoom-archiver at a simulator: its OAuth app, token
+ * endpoint and REST API, and downloads allowed from its host only. Used by the
+ * sandbox, tests and benchmarks alike. The periodic sweep is off
+ * (SWEEP_INTERVAL_SECONDS=0): a sweep at start would hand over the simulator's
+ * recordings alongside the webhooks a test or the sandbox delivers; those that want
+ * sweeps set it themselves.
  */
-export function zoomEnvFor(simulator: Pick<ZoomSimulator, 'accountId' | 'clientId' | 'clientSecret' | 'oauthTokenUrl'>): Record<string, string> {
+export function zoomEnvFor(simulator: Pick<ZoomSimulator, 'accountId' | 'clientId' | 'clientSecret' | 'oauthTokenUrl' | 'apiBaseUrl'>): Record<string, string> {
   return {
     ZOOM_ACCOUNT_ID: simulator.accountId,
     ZOOM_CLIENT_ID: simulator.clientId,
     ZOOM_CLIENT_SECRET: simulator.clientSecret,
     ZOOM_OAUTH_TOKEN_URL: simulator.oauthTokenUrl,
+    ZOOM_API_BASE_URL: simulator.apiBaseUrl,
     ZOOM_DOWNLOAD_HOSTS: new URL(simulator.oauthTokenUrl).hostname,
+    SWEEP_INTERVAL_SECONDS: '0',
   };
 }
 
@@ -240,12 +285,22 @@ class Simulator implements ZoomSimulator {
   private attemptCounter = 0;
   private oauthFailures: { remaining: number; status: number; retryAfterSeconds?: number } = { remaining: 0, status: 503 };
   private oauthDelayMs = 0;
+  private readonly api: ZoomRestApi;
 
   constructor(options: ZoomSimulatorOptions) {
     this.accountId = options.accountId ?? 'sim-account';
     this.clientId = options.clientId ?? 'sim-client-id';
     this.clientSecret = options.clientSecret ?? 'sim-client-secret';
     this.webhookSecret = options.webhookSecret ?? 'sim-webhook-secret';
+    this.api = new ZoomRestApi(
+      {
+        accountId: this.accountId,
+        authorize: (request) => this.authorizeApi(request),
+        recordingObject: (recording) => this.recordingObject(recording),
+        issueDownloadToken: (uuid, ttlSeconds) => this.issueDownloadToken(uuid, ttlSeconds),
+      },
+      { pageTokenTtlMs: options.pageTokenTtlMs },
+    );
     const serve = (role: ServerRole) =>
       http.createServer({ highWaterMark: 1024 * 1024 }, (request, response) => {
         this.handle(role, request, response).catch((error: unknown) => {
@@ -286,6 +341,7 @@ class Simulator implements ZoomSimulator {
   async addRecording(spec: SimulatedRecordingSpec = {}): Promise<SimulatedRecording> {
     const recording = resolveRecording(spec, this.accountId);
     this.recordings.set(recording.uuid, recording);
+    this.api.recordingAdded(recording);
     for (const file of recording.files) {
       this.files.set(file.fileId, {
         fileId: file.fileId,
@@ -362,6 +418,39 @@ class Simulator implements ZoomSimulator {
     this.oauthTokens.clear();
   }
 
+  addUser(spec?: SimulatedUserSpec): ZoomUserPayload {
+    return this.api.addUser(spec);
+  }
+
+  setFileStatus(fileId: string, status: ZoomFileStatus): void {
+    const entry = this.file(fileId);
+    if (entry.payload.status !== undefined) entry.payload.status = status;
+  }
+
+  refuseAccountListing(code: AccountListingRefusal): void {
+    this.api.refuseAccountListing(code);
+  }
+
+  setRateLimit(category: RateLimitCategory, perSecond: number | undefined): void {
+    this.api.setRateLimit(category, perSecond);
+  }
+
+  setMaxPageSize(max: number | undefined): void {
+    this.api.setMaxPageSize(max);
+  }
+
+  setRetryAfter(enabled: boolean): void {
+    this.api.setRetryAfter(enabled);
+  }
+
+  failApi(times: number, options?: ApiFailureOptions): void {
+    this.api.failApi(times, options);
+  }
+
+  apiStats(): ApiStats {
+    return this.api.stats();
+  }
+
   async deliverWebhook(url: string, body: unknown, options: { timestampSeconds?: number } = {}): Promise<WebhookDelivery> {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
     const timestamp = String(options.timestampSeconds ?? Math.floor(Date.now() / 1000));
@@ -425,7 +514,7 @@ class Simulator implements ZoomSimulator {
       return this.handleDownload(request, response, url, decodeSegment(segments[2]!), entry);
     } else if (segments[0] === 'v2' && request.method === 'GET') {
       entry.kind = 'api';
-      return this.handleApi(request, response, url, segments.slice(1), entry);
+      return this.api.handle(request, response, url, segments.slice(1), entry);
     }
     request.resume();
     sendJson(response, 404, { code: 404, message: 'Not found.' });
@@ -468,7 +557,7 @@ class Simulator implements ZoomSimulator {
       access_token: token,
       token_type: 'bearer',
       expires_in: OAUTH_TOKEN_TTL_SECONDS,
-      scope: 'cloud_recording:read:list_recording_files:admin cloud_recording:read:list_user_recordings:admin',
+      scope: this.api.scopes(),
       api_url: this.baseUrl,
     });
   }
@@ -595,76 +684,10 @@ class Simulator implements ZoomSimulator {
     stream.pipe(response);
   }
 
-  private async handleApi(request: IncomingMessage, response: ServerResponse, url: URL, segments: string[], log: RequestLogEntry): Promise<void> {
-    request.resume();
+  private authorizeApi(request: IncomingMessage): AuthOutcome {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     const expiry = token ? this.oauthTokens.get(token) : undefined;
-    log.auth = !token ? 'missing' : expiry === undefined ? 'invalid' : expiry > Date.now() ? 'oauth' : 'expired';
-    if (log.auth !== 'oauth') {
-      sendJson(response, 401, ZOOM_INVALID_TOKEN);
-      return;
-    }
-    // GET /v2/meetings/{meetingId|uuid}/recordings
-    if (segments[0] === 'meetings' && segments.length === 3 && segments[2] === 'recordings') {
-      return this.meetingRecordings(response, url, decodeMeetingId(segments[1]!));
-    }
-    // GET /v2/users/{userId|me|email}/recordings
-    if (segments[0] === 'users' && segments.length === 3 && segments[2] === 'recordings') {
-      return this.userRecordings(response, url, decodeSegment(segments[1]!));
-    }
-    sendJson(response, 404, { code: 404, message: 'Not found.' });
-  }
-
-  private async meetingRecordings(response: ServerResponse, url: URL, id: string): Promise<void> {
-    // A numeric id means the meeting's latest instance, as in Zoom.
-    const recording =
-      this.recordings.get(id) ??
-      [...this.recordings.values()].filter((candidate) => String(candidate.object.id) === id).sort((a, b) => b.object.start_time.localeCompare(a.object.start_time))[0];
-    if (!recording) {
-      sendJson(response, 404, { code: 3301, message: 'This recording does not exist.' });
-      return;
-    }
-    const body: Record<string, unknown> = { ...this.recordingObject(recording) };
-    if ((url.searchParams.get('include_fields') ?? '').split(',').includes('download_access_token')) {
-      const ttl = Number(url.searchParams.get('ttl') ?? 86_400);
-      if (!Number.isInteger(ttl) || ttl < 0 || ttl > 604_800) {
-        sendJson(response, 400, { code: 300, message: 'Invalid ttl.' });
-        return;
-      }
-      body.download_access_token = await this.issueDownloadToken(recording.uuid, ttl);
-    }
-    sendJson(response, 200, body);
-  }
-
-  private userRecordings(response: ServerResponse, url: URL, userId: string): void {
-    const today = new Date().toISOString().slice(0, 10);
-    const from = url.searchParams.get('from') ?? today;
-    const to = url.searchParams.get('to') ?? new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    const isDate = (value: string) => /^\d{4}-\d{2}-\d{2}$/.test(value) && Number.isFinite(Date.parse(value));
-    if (!isDate(from) || !isDate(to)) {
-      sendJson(response, 400, { code: 300, message: 'Invalid date format, use yyyy-mm-dd.' });
-      return;
-    }
-    const pageSize = Math.min(300, Math.max(1, Number(url.searchParams.get('page_size') ?? 30) || 30));
-    const offset = Number(Buffer.from(url.searchParams.get('next_page_token') ?? '', 'base64url').toString('utf8') || 0);
-    const meetings = [...this.recordings.values()]
-      .filter((recording) => userId === 'me' || recording.object.host_id === userId || recording.object.host_email === userId)
-      .filter((recording) => {
-        const day = recording.object.start_time.slice(0, 10);
-        return day >= from && day <= to;
-      })
-      .sort((a, b) => a.object.start_time.localeCompare(b.object.start_time));
-    const page = meetings.slice(offset, offset + pageSize);
-    const next = offset + pageSize < meetings.length ? Buffer.from(String(offset + pageSize)).toString('base64url') : '';
-    sendJson(response, 200, {
-      from,
-      to,
-      page_count: Math.ceil(meetings.length / pageSize),
-      page_size: pageSize,
-      total_records: meetings.length,
-      next_page_token: next,
-      meetings: page.map((recording) => this.recordingObject(recording)),
-    });
+    return !token ? 'missing' : expiry === undefined ? 'invalid' : expiry > Date.now() ? 'oauth' : 'expired';
   }
 
   // -------------------------------------------------------------------------------
