@@ -15,6 +15,7 @@ import { ArchiveBucket } from './constructs/archive-bucket';
 import { Consumer } from './constructs/consumer';
 import { DataTable } from './constructs/data-table';
 import { ArchiverEventBus } from './constructs/event-bus';
+import { ReconciliationSweep } from './constructs/reconciliation-sweep';
 import { RecoverySchedule } from './constructs/recovery-schedule';
 import { WebhookEndpoint } from './constructs/webhook-endpoint';
 import { ZoomSecrets } from './constructs/zoom-secrets';
@@ -51,6 +52,12 @@ export interface ArchiverStackProps extends StackProps {
    * quota is too small to reserve any (new accounts start at 10). Default 10.
    */
   uploaderReservedConcurrency?: number | 'unreserved';
+  /** Minutes between reconciliation sweeps; 0 = no schedule (the function stays, for backfills). Default 60. */
+  sweepIntervalMinutes?: number;
+  /** Days each reconciliation sweep looks back (SWEEP_LOOKBACK_DAYS). Default 3. */
+  sweepLookbackDays?: number;
+  /** The reconciler's pace of Zoom API calls (ZOOM_API_REQUESTS_PER_SECOND); the handler's default (10) when absent. */
+  zoomApiRequestsPerSecond?: number;
 }
 
 export class ArchiverStack extends Stack {
@@ -134,6 +141,17 @@ export class ArchiverStack extends Stack {
 
     const recovery = new RecoverySchedule(this, 'UploadRecovery', { bus: events.bus, ledger, alarms });
 
+    const reconciler = new ReconciliationSweep(this, 'Reconciliation', {
+      bus: events.bus,
+      ledger,
+      zoomSecret: secrets.secret,
+      alarms,
+      courseRulesJson: rules.inlineJson,
+      intervalMinutes: props.sweepIntervalMinutes,
+      lookbackDays: props.sweepLookbackDays,
+      zoomApiRequestsPerSecond: props.zoomApiRequestsPerSecond,
+    });
+
     // Every output below is listed in infrastructure/README.md ("Deploy"), and every name
     // the READMEs tell an operator to read is an output (tests/infrastructure/outputs.test.ts).
     new CfnOutput(this, 'WebhookUrl', {
@@ -164,5 +182,13 @@ export class ArchiverStack extends Stack {
       description: 'Scheduled recovery sweeps EventBridge could not invoke',
     });
     new CfnOutput(this, 'RecoveryFunctionName', { value: recovery.function.functionName, description: 'The uploader recovery sweep' });
+    new CfnOutput(this, 'ReconcilerFunctionName', {
+      value: reconciler.function.functionName,
+      description: 'The reconciliation sweep; invoke with {"from":"YYYY-MM-DD","to":"YYYY-MM-DD"} for a backfill',
+    });
+    new CfnOutput(this, 'ReconcilerDeadLetterQueueUrl', {
+      value: reconciler.deadLetters.queue.queueUrl,
+      description: 'Scheduled reconciliation sweeps EventBridge could not invoke',
+    });
   }
 }

@@ -8,6 +8,9 @@
  * | archiverConfigFile | path of the course-validation rules (ARCHIVER_CONFIG JSON); built-in defaults when unset |
  * | alarmEmail | subscribed to the alarm topic |
  * | uploaderReservedConcurrency | a number (default 10), or `unreserved` for accounts with a small concurrency quota |
+ * | sweepIntervalMinutes | minutes between reconciliation sweeps (default 60); 0 = no schedule (manual backfills only) |
+ * | sweepLookbackDays | days each sweep looks back (default 3) |
+ * | zoomApiRequestsPerSecond | the reconciler's pace of Zoom API calls (default 10; the account's limit is shared) |
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -15,7 +18,10 @@ import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import type { ArchiverStackProps } from './archiver-stack';
 
-export type StackSettings = Pick<ArchiverStackProps, 'courseRules' | 'alarmEmail' | 'uploaderReservedConcurrency'>;
+export type StackSettings = Pick<
+  ArchiverStackProps,
+  'courseRules' | 'alarmEmail' | 'uploaderReservedConcurrency' | 'sweepIntervalMinutes' | 'sweepLookbackDays' | 'zoomApiRequestsPerSecond'
+>;
 
 const optionalText = z
   .string()
@@ -28,6 +34,25 @@ const ReservedConcurrency = z.coerce
   .int('must be a whole number or "unreserved"')
   .min(1, 'must be at least 1, or "unreserved"')
   .max(1000, 'must be at most 1000');
+
+/** 0 turns the schedule off; a sweep more often than every 5 minutes gains nothing (Zoom retries a webhook for about 85). */
+const SweepIntervalMinutes = z.coerce
+  .number({ error: 'must be a whole number of minutes' })
+  .int('must be a whole number of minutes')
+  .refine((minutes) => minutes === 0 || (minutes >= 5 && minutes <= 1440), 'must be 0 (no schedule) or from 5 to 1440 (a day)');
+
+/** The same bounds as the handler's SWEEP_LOOKBACK_DAYS (services/reconciler/config.ts). */
+const SweepLookbackDays = z.coerce
+  .number({ error: 'must be a whole number of days' })
+  .int('must be a whole number of days')
+  .min(1, 'must be at least 1 (Zoom can take a day to process a recording)')
+  .max(366, 'must be at most 366');
+
+/** The same bounds as the handler's ZOOM_API_REQUESTS_PER_SECOND. */
+const ZoomApiRequestsPerSecond = z.coerce
+  .number({ error: 'must be a number' })
+  .positive('must be positive')
+  .max(100, 'must be at most 100 (Zoom allows 80/s at most, in any category)');
 
 export function stackSettingsFromContext(
   context: (key: string) => unknown,
@@ -62,6 +87,15 @@ export function stackSettingsFromContext(
   else if (reserved !== undefined && reserved !== '') {
     settings.uploaderReservedConcurrency = parse('uploaderReservedConcurrency', ReservedConcurrency, context);
   }
+
+  // Unset, or blank on the command line: the default (Number('  ') would be 0, i.e. no schedule).
+  const given = (key: string) => {
+    const value = context(key);
+    return value !== undefined && !(typeof value === 'string' && value.trim() === '');
+  };
+  if (given('sweepIntervalMinutes')) settings.sweepIntervalMinutes = parse('sweepIntervalMinutes', SweepIntervalMinutes, context);
+  if (given('sweepLookbackDays')) settings.sweepLookbackDays = parse('sweepLookbackDays', SweepLookbackDays, context);
+  if (given('zoomApiRequestsPerSecond')) settings.zoomApiRequestsPerSecond = parse('zoomApiRequestsPerSecond', ZoomApiRequestsPerSecond, context);
   return settings;
 }
 

@@ -38,6 +38,7 @@ const FUNCTIONS = [
   { name: 'uploader', entry: 'services/uploader/handler.ts', limit: 1_000_000 },
   { name: 'uploader-recovery', entry: 'services/uploader/recover-handler.ts', limit: 1_000_000 },
   { name: 'audit', entry: 'services/audit/handler.ts', limit: 1_000_000 },
+  { name: 'reconciler', entry: 'services/reconciler/handler.ts', limit: 1_000_000 },
 ];
 
 const VARIANTS = [

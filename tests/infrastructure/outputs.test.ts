@@ -124,7 +124,7 @@ describe('stack outputs named in the READMEs', () => {
     const queues = Object.entries(s.resources)
       .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
       .map(([id]) => id);
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(5);
     const urlOutputs = Object.values(s.template.toJSON().Outputs as Record<string, { Value: unknown }>).map((o) => JSON.stringify(o.Value));
     for (const queue of queues) expect(urlOutputs).toContain(JSON.stringify({ Ref: queue }));
   });
@@ -134,8 +134,9 @@ describe('stack outputs named in the READMEs', () => {
     expect(outputs.filter((name) => !documented.has(name))).toEqual([]);
   });
 
-  it('points WebhookFunctionName at the webhook function', () => {
+  it('points WebhookFunctionName, RecoveryFunctionName and ReconcilerFunctionName at their functions', () => {
     s.template.hasOutput('WebhookFunctionName', { Value: { Ref: functionOf(s, 'webhook').functionId } });
     s.template.hasOutput('RecoveryFunctionName', { Value: { Ref: functionOf(s, 'uploader-recovery').functionId } });
+    s.template.hasOutput('ReconcilerFunctionName', { Value: { Ref: functionOf(s, 'reconciler').functionId } });
   });
 });

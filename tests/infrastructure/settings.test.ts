@@ -21,6 +21,8 @@ describe('stackSettingsFromContext', () => {
   it('uses the defaults when no context is set', () => {
     expect(stackSettingsFromContext(context({}), noFiles)).toEqual({});
     expect(stackSettingsFromContext(context({ alarmEmail: '  ', archiverConfigFile: '', uploaderReservedConcurrency: '' }), noFiles)).toEqual({});
+    // A blank sweep interval is the default, never 0 (which would turn the schedule off).
+    expect(stackSettingsFromContext(context({ sweepIntervalMinutes: ' ', sweepLookbackDays: '', zoomApiRequestsPerSecond: '' }), noFiles)).toEqual({});
   });
 
   it('reads the course rules file and names it as the source', () => {
@@ -34,6 +36,15 @@ describe('stackSettingsFromContext', () => {
     [{ uploaderReservedConcurrency: '0' }, /^cdk context uploaderReservedConcurrency: .*at least 1/],
     [{ uploaderReservedConcurrency: 'lots' }, /^cdk context uploaderReservedConcurrency:/],
     [{ uploaderReservedConcurrency: 2.5 }, /^cdk context uploaderReservedConcurrency: .*whole number/],
+    [{ sweepIntervalMinutes: '3' }, /^cdk context sweepIntervalMinutes: must be 0 \(no schedule\) or from 5 to 1440/],
+    [{ sweepIntervalMinutes: '2000' }, /^cdk context sweepIntervalMinutes: must be 0 \(no schedule\) or from 5 to 1440/],
+    [{ sweepIntervalMinutes: '-60' }, /^cdk context sweepIntervalMinutes:/],
+    [{ sweepIntervalMinutes: '7.5' }, /^cdk context sweepIntervalMinutes: must be a whole number of minutes/],
+    [{ sweepIntervalMinutes: 'hourly' }, /^cdk context sweepIntervalMinutes: must be a whole number of minutes/],
+    [{ sweepLookbackDays: '0' }, /^cdk context sweepLookbackDays: must be at least 1/],
+    [{ sweepLookbackDays: '400' }, /^cdk context sweepLookbackDays: must be at most 366/],
+    [{ zoomApiRequestsPerSecond: '0' }, /^cdk context zoomApiRequestsPerSecond: must be positive/],
+    [{ zoomApiRequestsPerSecond: '500' }, /^cdk context zoomApiRequestsPerSecond: must be at most 100/],
   ])('names the context key in errors: %j', (values, message) => {
     expect(() => stackSettingsFromContext(context(values), noFiles)).toThrow(ConfigError);
     expect(() => stackSettingsFromContext(context(values), noFiles)).toThrow(message);
@@ -50,6 +61,19 @@ describe('stackSettingsFromContext', () => {
     expect(stackSettingsFromContext(context({ uploaderReservedConcurrency: 3 }), noFiles).uploaderReservedConcurrency).toBe(3);
     expect(stackSettingsFromContext(context({ uploaderReservedConcurrency: 'unreserved' }), noFiles).uploaderReservedConcurrency).toBe('unreserved');
     expect(stackSettingsFromContext(context({ alarmEmail: 'ops@school.example' }), noFiles).alarmEmail).toBe('ops@school.example');
+  });
+
+  it('reads the reconciliation sweep\'s interval (0 = no schedule), look-back and Zoom API pace, as text or numbers', () => {
+    expect(stackSettingsFromContext(context({ sweepIntervalMinutes: '0', sweepLookbackDays: '10', zoomApiRequestsPerSecond: '2' }), noFiles)).toEqual({
+      sweepIntervalMinutes: 0,
+      sweepLookbackDays: 10,
+      zoomApiRequestsPerSecond: 2,
+    });
+    expect(stackSettingsFromContext(context({ sweepIntervalMinutes: 120, sweepLookbackDays: 1, zoomApiRequestsPerSecond: 0.5 }), noFiles)).toEqual({
+      sweepIntervalMinutes: 120,
+      sweepLookbackDays: 1,
+      zoomApiRequestsPerSecond: 0.5,
+    });
   });
 });
 

@@ -29,7 +29,7 @@ let s: Synthesized;
 
 beforeAll(() => {
   s = synthesize();
-}, 180_000); // esbuild bundles five functions
+}, 180_000); // esbuild bundles six functions
 
 const ofType = (type: string) => Object.entries(s.resources).filter(([, r]) => r.Type === type);
 const single = (type: string): [string, Resource] => {
@@ -47,6 +47,7 @@ const SDK_CLIENTS_OF: Record<Service, string[]> = {
   uploader: ['client-s3', 'client-dynamodb', 'client-eventbridge', 'client-secrets-manager'],
   'uploader-recovery': ['client-dynamodb', 'client-eventbridge'],
   audit: ['client-dynamodb'],
+  reconciler: ['client-dynamodb', 'client-eventbridge', 'client-secrets-manager'],
 };
 
 /** The version a client's build embeds (its user agent), read from node_modules. */
@@ -101,6 +102,7 @@ describe('functions', () => {
     expect(variables('uploader')).toEqual(expect.arrayContaining(['ARCHIVE_BUCKET', 'LEDGER_TABLE_NAME', 'EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
     expect(variables('audit')).toEqual(expect.arrayContaining(['AUDIT_TABLE_NAME']));
     expect(variables('uploader-recovery')).toEqual(expect.arrayContaining(['LEDGER_TABLE_NAME', 'EVENT_BUS_NAME']));
+    expect(variables('reconciler')).toEqual(expect.arrayContaining(['LEDGER_TABLE_NAME', 'EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
   });
 });
 
@@ -165,9 +167,9 @@ describe('event bus and rules', () => {
     }
   });
 
-  it('gives every rule target (consumers and the recovery schedule) a retry policy and an SQS dead-letter queue', () => {
+  it('gives every rule target (consumers, the recovery and reconciliation schedules) a retry policy and an SQS dead-letter queue', () => {
     const rules = ofType('AWS::Events::Rule');
-    expect(rules).toHaveLength(Object.keys(CONSUMER_RULES).length + 1);
+    expect(rules).toHaveLength(Object.keys(CONSUMER_RULES).length + 2);
     for (const [, rule] of rules) {
       for (const target of rule.Properties.Targets as Record<string, any>[]) {
         expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
@@ -178,11 +180,16 @@ describe('event bus and rules', () => {
     }
   });
 
-  it('runs the recovery sweep every 5 minutes', () => {
+  it('runs the recovery sweep every 5 minutes and the reconciliation sweep every hour', () => {
     const scheduled = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression);
-    expect(scheduled).toHaveLength(1);
-    expect(scheduled[0]![1].Properties.ScheduleExpression).toBe('rate(5 minutes)');
-    expect(referencedIds(scheduled[0]![1].Properties.Targets[0].Arn)).toEqual([functionOf(s, 'uploader-recovery').functionId]);
+    const schedules = scheduled.map(([, r]) => [r.Properties.ScheduleExpression, referencedIds(r.Properties.Targets[0].Arn)]);
+    expect(schedules).toEqual(
+      expect.arrayContaining([
+        ['rate(5 minutes)', [functionOf(s, 'uploader-recovery').functionId]],
+        ['rate(1 hour)', [functionOf(s, 'reconciler').functionId]],
+      ]),
+    );
+    expect(scheduled).toHaveLength(2);
   });
 
   it.each(Object.keys(CONSUMER_RULES) as ConsumerName[])(
@@ -203,7 +210,7 @@ describe('event bus and rules', () => {
 describe('dead-letter queues and alarms', () => {
   it('keeps dead letters 14 days, encrypted, TLS only, and lets only its rule deliver there', () => {
     const queues = ofType('AWS::SQS::Queue');
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(5);
     for (const [queueId, queue] of queues) {
       expect(queue.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86400, SqsManagedSseEnabled: true });
       const [, policy] = ofType('AWS::SQS::QueuePolicy').find(([, p]) => referencedIds(p.Properties.Queues).includes(queueId))!;
@@ -233,7 +240,7 @@ describe('dead-letter queues and alarms', () => {
     }
   });
 
-  it.each(['uploader', 'webhook', 'uploader-recovery'] as const)('alarms on any %s error', (service) => {
+  it.each(['uploader', 'webhook', 'uploader-recovery', 'reconciler'] as const)('alarms on any %s error', (service) => {
     const { functionId } = functionOf(s, service);
     const [topicId] = single('AWS::SNS::Topic');
     const alarms = ofType('AWS::CloudWatch::Alarm').filter(

@@ -88,3 +88,18 @@ export function signedHeaders(body: Buffer | string, secret: string, nowSeconds 
     'x-zm-signature': signatureFor(secret, timestamp, body),
   };
 }
+
+/** The event an EventBridge schedule rule sends its target at `time` (epoch ms). */
+export function scheduledEvent(time: number, ruleName: string) {
+  return {
+    version: '0',
+    id: `sched-${time}`,
+    'detail-type': 'Scheduled Event' as const,
+    source: 'aws.events' as const,
+    account: '123456789012',
+    time: new Date(time).toISOString(),
+    region: 'eu-west-1',
+    resources: [`arn:aws:events:eu-west-1:123456789012:rule/${ruleName}`],
+    detail: {},
+  };
+}

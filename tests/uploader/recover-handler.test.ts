@@ -13,7 +13,7 @@ import { silentLogger } from '../../shared/logger';
 import { recoveryStaleAfterMs, UNCLAIMED_REQUEST_ALLOWANCE_MS } from '../../services/uploader/config';
 import { createRecoveryDeps, handler, handleRecoverySweep } from '../../services/uploader/recover-handler';
 import { startDynalite, type DynaliteHandle } from '../support/dynalite';
-import { loadZoomFixture } from '../support/fixtures';
+import { loadZoomFixture, scheduledEvent } from '../support/fixtures';
 import { MemoryPublisher } from '../support/memory-publisher';
 import { uploadRequestsFor } from '../support/pipeline';
 
@@ -22,17 +22,7 @@ const SECONDS = 1000;
 const MINUTES = 60 * SECONDS;
 
 /** The event the schedule rule (rate(5 minutes)) sends. */
-const scheduled = (time: number): ScheduledEvent => ({
-  version: '0',
-  id: `sched-${time}`,
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '123456789012',
-  time: new Date(time).toISOString(),
-  region: 'eu-west-1',
-  resources: ['arn:aws:events:eu-west-1:123456789012:rule/ZoomArchiver-UploadRecoveryRule'],
-  detail: {},
-});
+const scheduled = (time: number): ScheduledEvent => scheduledEvent(time, 'ZoomArchiver-UploadRecoveryRule');
 
 describe('recoveryStaleAfterMs', () => {
   it('gives an unclaimed request 15 minutes, and never less than a lease', () => {
