@@ -9,6 +9,7 @@ import { ConfigError } from '../shared/errors';
 import { loadArchiverConfig, type ArchiverConfig } from '../services/course-validation/config';
 import { loadUploaderSettings, type UploaderSettings } from '../services/uploader/config';
 import { loadWebhookConfig, type WebhookConfig } from '../services/webhook/config';
+import { DEFAULT_SWEEP_INTERVAL_SECONDS, loadReconcilerSettings, type ReconcilerSettings } from '../services/reconciler/config';
 import { DEFAULT_DATA_DIR, dataPaths } from './paths';
 
 export type ArchiveTarget =
@@ -33,12 +34,21 @@ export interface RuntimeConfig {
   busSync: 'normal' | 'full';
   /** How often interrupted uploads are looked for (expired leases, unclaimed requests). */
   recoveryIntervalMs: number;
-  webhook: WebhookConfig;
+  /** Absent only where no webhook is served (`backfill`, the consumers' worker): see loadRuntimeConfig. */
+  webhook?: WebhookConfig;
   uploader: UploaderSettings;
   secrets: ZoomSecrets;
   rules: ArchiverConfig;
   /** Delivered bus history older than this is deleted (BUS_RETENTION_DAYS). */
   busRetentionMs: number;
+  /** The Zoom REST API, the look-back of sweeps (ZOOM_API_BASE_URL, ZOOM_API_REQUESTS_PER_SECOND, SWEEP_LOOKBACK_DAYS). */
+  reconciler: ReconcilerSettings;
+  /**
+   * How often `serve` sweeps Zoom for recordings whose webhook never came
+   * (SWEEP_INTERVAL_SECONDS); 0 = never. Default 3600 when Server-to-Server OAuth is
+   * configured, else 0 (listing needs it).
+   */
+  sweepIntervalMs: number;
   /** The variables this was loaded from (set ones only): the consumers' worker loads the same. */
   env: Record<string, string>;
 }
@@ -56,10 +66,21 @@ const RuntimeEnvSchema = z.object({
   BUS_SYNC: z._default(z.enum(['normal', 'full'], 'must be normal or full'), 'normal'),
   RECOVERY_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.positive('must be positive')), 10),
   BUS_RETENTION_DAYS: z._default(z.coerce.number().check(z.positive('must be positive'), z.lte(3650, 'must be at most 3650')), 30),
+  SWEEP_INTERVAL_SECONDS: z.optional(
+    z.coerce.number().check(z.int('must be a whole number'), z.gte(0, 'must be 0 (off) or at least 10'), z.lte(7 * 86_400, 'must be at most 604800 (a week)')),
+  ),
 });
 
 /** Loads everything; collects the problems of every part and throws them together. */
-export function loadRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+export interface LoadOptions {
+  /**
+   * 'required' (serve): ZOOM_WEBHOOK_SECRET_TOKEN must be set. 'optional': commands
+   * that run the pipeline without answering webhooks (backfill) work without it.
+   */
+  webhook?: 'required' | 'optional';
+}
+
+export function loadRuntimeConfig(env: Record<string, string | undefined>, options: LoadOptions = {}): RuntimeConfig {
   const problems: string[] = [];
   const attempt = <T>(load: () => T): T | undefined => {
     try {
@@ -73,11 +94,19 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = RuntimeEnvSchema.safeParse(present);
   if (!parsed.success) problems.push(...parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`));
-  const webhook = attempt(() => loadWebhookConfig(env));
+  const webhookWanted = options.webhook !== 'optional' || Boolean(env.ZOOM_WEBHOOK_SECRET_TOKEN);
+  const webhook = webhookWanted ? attempt(() => loadWebhookConfig(env)) : undefined;
   const uploader = attempt(() => loadUploaderSettings(env));
   const secrets = attempt(() => secretsFromEnv(env));
   const rules = attempt(() => loadArchiverConfig(env));
-  if (problems.length > 0 || !parsed.success || !webhook || !uploader || !secrets || !rules) {
+  const reconciler = attempt(() => loadReconcilerSettings(env));
+  const s2s = Boolean(secrets?.ZOOM_ACCOUNT_ID && secrets.ZOOM_CLIENT_ID && secrets.ZOOM_CLIENT_SECRET);
+  const sweepSeconds = parsed.success ? (parsed.data.SWEEP_INTERVAL_SECONDS ?? (s2s ? DEFAULT_SWEEP_INTERVAL_SECONDS : 0)) : 0;
+  if (sweepSeconds > 0 && sweepSeconds < 10) problems.push('SWEEP_INTERVAL_SECONDS must be 0 (off) or at least 10');
+  if (sweepSeconds > 0 && secrets && !s2s) {
+    problems.push('SWEEP_INTERVAL_SECONDS needs Zoom Server-to-Server OAuth to list recordings: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, or SWEEP_INTERVAL_SECONDS=0');
+  }
+  if (problems.length > 0 || !parsed.success || (webhookWanted && !webhook) || !uploader || !secrets || !rules || !reconciler) {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const e = parsed.data;
@@ -108,6 +137,8 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>): Runt
     secrets,
     rules,
     busRetentionMs: e.BUS_RETENTION_DAYS * 86_400_000,
+    reconciler,
+    sweepIntervalMs: sweepSeconds * 1000,
     env: present as Record<string, string>,
   };
 }

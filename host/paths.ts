@@ -14,6 +14,10 @@ export function dataPaths(dataDir: string = DEFAULT_DATA_DIR) {
     inbox: join(root, 'inbox.sqlite'),
     /** Signed deliveries kept recently (replays inside the timestamp window publish nothing). */
     deliveries: join(root, 'deliveries.sqlite'),
+    /** The reconciler's memory of recordings course validation rejects (see ReconcilerState). */
+    reconciler: join(root, 'reconciler.sqlite'),
+    /** Who runs the pipeline here now (`serve`, or a `backfill` without a server): see host/instance-lock.ts. */
+    instanceLock: join(root, 'instance.lock'),
     archive: join(root, 'archive'),
   };
 }

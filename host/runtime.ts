@@ -22,12 +22,14 @@ import { SqliteDeliveryGuard } from '../shared/adapters/delivery-guard-sqlite';
 import { SqliteUploadLedger } from '../shared/adapters/ledger-sqlite';
 import { TokenSealer } from '../shared/crypto/token-seal';
 import type { DomainEvent } from '../shared/events';
+import { ConfigError } from '../shared/errors';
 import type { AppLogger } from '../shared/logger';
 import type { ArchiveStore } from '../shared/ports/archive-store';
 import type { EventPublisher } from '../shared/ports/event-publisher';
 import { DurableBus, type BusStats } from './bus/durable-bus';
 import { BusInbox } from './bus/inbox';
 import type { RuntimeConfig } from './config';
+import { acquireInstanceLock, describeHolder } from './instance-lock';
 import { createServerApp, startServer } from './server';
 import { createArchiveStore } from './stores';
 import type { FromWorker, ToWorker, WorkerInput } from './workers/messages';
@@ -53,8 +55,16 @@ export interface Runtime {
 const WORKER_ENTRY = join(__dirname, 'workers', 'consumers-entry.js');
 
 export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Promise<Runtime> {
+  const webhook = config.webhook;
+  if (!webhook) throw new ConfigError('ZOOM_WEBHOOK_SECRET_TOKEN is required to serve webhooks');
   mkdirSync(config.paths.root, { recursive: true });
-  const consumers = await startConsumersWorker(config, logger);
+  const taken = acquireInstanceLock(config.paths.instanceLock, 'serve');
+  if (!taken.acquired) throw new ConfigError(`${describeHolder(taken.heldBy)} runs on ${config.paths.root}: one process runs the pipeline on a DATA_DIR at a time`);
+  const lock = taken.lock;
+  const consumers = await startConsumersWorker(config, logger).catch((error: unknown) => {
+    lock.release();
+    throw error;
+  });
   // Read only here (stats, the import cursor): the worker is the bus's writer.
   const bus = new DurableBus({ path: config.paths.bus, logger, inboxPath: config.paths.inbox });
   const inbox = new BusInbox({ path: config.paths.inbox, sync: config.busSync, onPublished: () => consumers.send({ type: 'wake' }), importedUpTo: () => bus.importedUpTo() });
@@ -65,18 +75,20 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
   const deliveries = new SqliteDeliveryGuard(config.paths.deliveries);
 
   const app = createServerApp({
-    secretToken: config.webhook.secretToken,
-    maxSkewSeconds: config.webhook.maxSkewSeconds,
+    secretToken: webhook.secretToken,
+    maxSkewSeconds: webhook.maxSkewSeconds,
     publisher: inbox,
-    sealer: new TokenSealer(config.webhook.sealingSecret),
+    sealer: new TokenSealer(webhook.sealingSecret),
     deliveries,
     logger,
     now: () => new Date(),
   });
   const server = await startServer(app, config.host, config.port).catch(async (error: unknown) => {
     await consumers.stop();
+    lock.release();
     throw error;
   });
+  lock.update({ url: server.url });
 
   let closing: Promise<void> | undefined;
   return {
@@ -99,6 +111,7 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
         ledger.close();
         auditLog.close();
         deliveries.close();
+        lock.release();
       })();
       return closing;
     },

@@ -10,6 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbAuditLog } from '../../shared/adapters/audit-dynamodb';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { dataPaths } from '../paths';
+import { backfillCommand } from './backfill';
 import { retryCommand, retryDeadCommand } from './retry';
 import { serveCommand } from './serve';
 import { parseSince, runStatus } from './status';
@@ -67,6 +68,20 @@ program
     for (const skip of result.skipped) console.log(`not re-driven ${printable(skip.fileId)}: ${printable(skip.why)}`);
     console.log(`${result.redriven.length} file(s) queued; a running \`zoom-archiver serve\` picks them up within a second, otherwise the next start does.`);
     if (result.redriven.length === 0) process.exitCode = 1;
+  });
+
+program
+  .command('backfill')
+  .description("list Zoom's recordings in a date range and archive what is missing, exactly once (needs Server-to-Server OAuth)")
+  .option('--from <date>', 'first day, YYYY-MM-DD (UTC; default 30 days before --to)')
+  .option('--to <date>', 'last day, YYYY-MM-DD (UTC; default today)')
+  .option('--dry-run', 'list what would be archived, per recording; archive nothing')
+  .option('--json', 'print the summary as JSON')
+  .option('--data-dir <dir>', 'local state folder (env DATA_DIR)')
+  .action(async (options: { from?: string; to?: string; dryRun?: boolean; json?: boolean; dataDir?: string }) => {
+    const env = { ...process.env, ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}) };
+    const { exitCode } = await backfillCommand(options, { env, print: (line) => console.log(line), progress: Boolean(process.stderr.isTTY) && !options.json });
+    process.exitCode = exitCode;
   });
 
 program

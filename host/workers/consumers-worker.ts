@@ -5,16 +5,12 @@
  * that answers Zoom. Logs go to the main thread's logger; `stop` is the graceful end.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
-import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import type { AppLogger } from '../../shared/logger';
 import { recoveryStaleAfterMs } from '../../services/uploader/config';
 import { recoverStalledUploads } from '../../services/uploader/redrive';
-import { createUploaderDeps } from '../../services/uploader/wiring';
-import { DurableBus } from '../bus/durable-bus';
 import { loadRuntimeConfig } from '../config';
-import { auditConsumer, courseValidationConsumer, uploaderConsumer } from '../consumers';
-import { createArchiveStore } from '../stores';
+import { openLocalPipeline } from '../pipeline';
+import { openLocalReconciler, type LocalReconciler } from '../reconciler';
 import type { FromWorker, ToWorker, WorkerInput } from './messages';
 
 const port = parentPort;
@@ -39,17 +35,10 @@ const logger: AppLogger = {
 
 async function main(): Promise<void> {
   const { env } = workerData as WorkerInput;
-  const config = loadRuntimeConfig(env);
-  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync, retentionMs: config.busRetentionMs, inboxPath: config.paths.inbox });
-  const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
-  const auditLog = new SqliteAuditLog(config.paths.audit);
-  const store = createArchiveStore(config);
-  const shutdown = new AbortController();
-  const uploaderDeps = createUploaderDeps({ settings: config.uploader, secrets: config.secrets, store, ledger, publisher: bus, logger, shutdown: shutdown.signal });
-
-  bus.subscribe(courseValidationConsumer({ rules: config.rules, publisher: bus, logger }));
-  bus.subscribe(uploaderConsumer(uploaderDeps, config.uploadConcurrency));
-  bus.subscribe(auditConsumer({ auditLog, logger }));
+  const config = loadRuntimeConfig(env, { webhook: 'optional' });
+  const pipeline = openLocalPipeline(config, logger);
+  const { bus, ledger } = pipeline;
+  const shutdown = pipeline.shutdown;
 
   const sweep = () =>
     recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: recoveryStaleAfterMs(config.uploader), maxRedrives: config.uploader.maxRedrives }).catch((error: unknown) =>
@@ -58,6 +47,21 @@ async function main(): Promise<void> {
   await sweep();
   const sweeper = setInterval(() => void sweep(), config.recoveryIntervalMs);
 
+  // The reconciliation sweep: recordings whose webhook never came (off with SWEEP_INTERVAL_SECONDS=0).
+  const reconciler: LocalReconciler | undefined = config.sweepIntervalMs > 0 ? openLocalReconciler(config, { ledger, publisher: bus, logger }) : undefined;
+  let reconciling: Promise<unknown> | undefined;
+  const reconcileNow = () => {
+    if (!reconciler || reconciling) return; // one at a time: a slow listing is not doubled
+    reconciling = reconciler
+      .sweep(shutdown)
+      .then((report) => logger.info('sweep finished', { ...report.summary, errors: report.summary.errors.length }))
+      .catch((error: unknown) => shutdown.aborted ? undefined : logger.error('sweep failed; the next one tries again', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }))
+      .finally(() => {
+        reconciling = undefined;
+      });
+  };
+  const reconcileTimer = reconciler ? setInterval(reconcileNow, config.sweepIntervalMs) : undefined;
+
   let stopping: Promise<void> | undefined;
   port!.on('message', (message: ToWorker) => {
     if (message.type === 'wake') bus.poke();
@@ -65,18 +69,20 @@ async function main(): Promise<void> {
     else if (message.type === 'stop') {
       stopping ??= (async () => {
         clearInterval(sweeper);
-        shutdown.abort();
-        await bus.stop();
-        bus.close();
-        ledger.close();
-        auditLog.close();
+        clearInterval(reconcileTimer);
+        const stopped = pipeline.stop();
+        await reconciling;
+        reconciler?.close();
+        await stopped;
         send({ type: 'stopped' });
         port!.close();
       })();
     }
   });
-  bus.start();
+  pipeline.start();
   send({ type: 'ready' });
+  // At start too: the server may have been down while Zoom gave up on its webhooks.
+  reconcileNow();
 }
 
 main().catch((error: unknown) => send({ type: 'failed', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));

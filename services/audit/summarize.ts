@@ -48,7 +48,55 @@ const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
     summary: `archived: all ${d.files.length} file(s) uploaded`,
     data: { files: d.files.length, bytes: d.files.reduce((sum, f) => sum + f.size, 0) },
   }),
+  [DetailType.ReconciliationCompleted]: (d) => ({
+    summary:
+      `${d.trigger} ${d.from}..${d.to} (${d.listing} listing): ${d.recordingsFound} recording(s) in ${d.pages} page(s), ` +
+      `${d.filesRequested} file(s) requested, ${d.filesAlreadyArchived} already archived, ${d.recordingsRejected} rejected, ` +
+      `${d.recordingsStillProcessing} still processing, ${d.filesFailed} failed` +
+      (d.errors.length > 0 ? `; ${d.errors.length} window(s) not listed: ${d.errors[0]!.message}` : ''),
+    data: {
+      runId: d.runId,
+      trigger: d.trigger,
+      from: d.from,
+      to: d.to,
+      listing: d.listing,
+      windows: d.windows,
+      pages: d.pages,
+      apiCalls: d.apiCalls,
+      rateLimited: d.rateLimited,
+      recordingsFound: d.recordingsFound,
+      recordingsHandedOver: d.recordingsHandedOver,
+      filesRequested: d.filesRequested,
+      filesAlreadyArchived: d.filesAlreadyArchived,
+      filesInProgress: d.filesInProgress,
+      filesFailed: d.filesFailed,
+      recordingsRejected: d.recordingsRejected,
+      recordingsStillProcessing: d.recordingsStillProcessing,
+      errors: d.errors.length,
+    },
+  }),
 };
+
+/**
+ * The audit trail is kept by recording; a reconciliation run has none, so it is kept
+ * under `reconciliation:<runId>` (`status --recording reconciliation:<runId>` shows it).
+ */
+export const reconciliationRecordId = (runId: string) => `reconciliation:${runId}`;
+
+function recordingIdOf(event: AuditInput): string {
+  return event.detailType === DetailType.ReconciliationCompleted
+    ? reconciliationRecordId((event.detail as DetailOf<typeof DetailType.ReconciliationCompleted>).runId)
+    : (event.detail as { recordingId: string }).recordingId;
+}
+
+/** A run is a problem when it could not list everything or found files that failed. */
+function isProblem(event: AuditInput): boolean {
+  if (event.detailType === DetailType.ReconciliationCompleted) {
+    const d = event.detail as DetailOf<typeof DetailType.ReconciliationCompleted>;
+    return d.errors.length > 0 || d.filesFailed > 0;
+  }
+  return PROBLEMS.has(event.detailType);
+}
 
 const PROBLEMS: ReadonlySet<DetailTypeName> = new Set([DetailType.FileUploadFailed, DetailType.RecordingRejected]);
 
@@ -59,12 +107,12 @@ export function toAuditRecord(event: AuditInput): AuditRecord {
     eventId: event.id,
     detailType: event.detailType,
     time: new Date(event.time).toISOString(),
-    recordingId: event.detail.recordingId,
+    recordingId: recordingIdOf(event),
     course: parts.course,
     fileId: parts.fileId,
     correlationId: event.detail.metadata.correlationId,
     causationId: event.detail.metadata.causationId,
-    problem: PROBLEMS.has(event.detailType),
+    problem: isProblem(event),
     summary: parts.summary,
     data,
   };

@@ -53,7 +53,7 @@ export async function validateRecording(
     trigger: recording.trigger,
     part: `${recording.part.index + 1}/${recording.part.count}`,
   };
-  const decision = decideRecording(recording, deps.config);
+  const decision = onlyRequested(decideRecording(recording, deps.config), recording);
   const events = toEvents(event, decision);
   try {
     await deps.publisher.publish(events);
@@ -67,6 +67,28 @@ export async function validateRecording(
   }
   logDecision(decision, recording, logFields, deps);
   return events;
+}
+
+/**
+ * A reconciliation asks for the accepted files the ledger does not know yet
+ * (`reconciliation.requestOnly`): the decision still sees every file, so names and the
+ * best-view choice are the webhook's; only the requests narrow. If none of them is
+ * accepted any more (the rules changed since the reconciler looked), nothing is
+ * requested and the recording is rejected with the reason.
+ */
+export function onlyRequested(decision: Decision, recording: RecordingAvailable): Decision {
+  const wanted = recording.reconciliation?.requestOnly;
+  if (!wanted || decision.outcome !== 'accepted') return decision;
+  const set = new Set(wanted);
+  const files = decision.files.filter(({ file }) => set.has(file.fileId));
+  if (files.length > 0) return { ...decision, files };
+  return {
+    outcome: 'rejected',
+    reason: 'no_eligible_file',
+    explanation: `none of the ${wanted.length} file(s) the reconciliation asked for is eligible under the current rules; the recording's other accepted files are in the ledger already`,
+    match: decision.match,
+    selection: decision.selection,
+  };
 }
 
 export function toEvents(event: ParsedEvent<typeof DetailType.RecordingAvailable>, decision: Decision): DomainEvent[] {
@@ -106,6 +128,7 @@ export function toEvents(event: ParsedEvent<typeof DetailType.RecordingAvailable
       acceptedFileCount: decision.files.length,
       part: recording.part,
       downloadAccess: recording.downloadAccess,
+      reconciliationRunId: recording.reconciliation?.runId,
     };
     return { detailType: DetailType.FileUploadRequested, detail: parseDetail(DetailType.FileUploadRequested, detail) };
   });

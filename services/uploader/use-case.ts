@@ -225,9 +225,15 @@ function timeLeft(deps: UploaderDeps): number {
   return deps.deadlineAt === undefined ? Infinity : deps.deadlineAt - deps.now();
 }
 
-/** The files announced together by RecordingArchived: those of one RecordingAvailable (trigger + part). */
+/**
+ * The files announced together by RecordingArchived: those of one RecordingAvailable
+ * (trigger + part). A webhook delivered twice is one group; each reconciliation run
+ * that asks for files is a group of its own (`sweep:<runId>`), so that the files a
+ * later run finds are announced too.
+ */
 export function announcementGroup(request: FileUploadRequested): string {
-  return ledgerGroupKey(request.recordingId, `${request.trigger}#${request.part.index}`);
+  const trigger = request.reconciliationRunId ? `${request.trigger}:${request.reconciliationRunId}` : request.trigger;
+  return ledgerGroupKey(request.recordingId, `${trigger}#${request.part.index}`);
 }
 
 /** Publishes, or gives the file back (lease released) and throws, so that the run is retried. */

@@ -30,6 +30,7 @@ export const SCHEMA_VERSIONS = {
   [DetailType.FileUploaded]: 1,
   [DetailType.FileUploadFailed]: 1,
   [DetailType.RecordingArchived]: 1,
+  [DetailType.ReconciliationCompleted]: 1,
 } as const satisfies Record<DetailTypeName, number>;
 
 function withVersion<T extends DetailTypeName>(detailType: T) {
@@ -65,7 +66,25 @@ export const RecordingFileSchema = z.object({
 });
 export type RecordingFile = z.infer<typeof RecordingFileSchema>;
 
-const Trigger = z.enum(['recording.completed', 'recording.transcript_completed']);
+/**
+ * What announced the files: one of Zoom's two recording webhooks, or the reconciler,
+ * which lists Zoom's recordings itself — on a schedule (`sweep`) or when asked
+ * (`backfill`).
+ */
+const Trigger = z.enum(['recording.completed', 'recording.transcript_completed', 'sweep', 'backfill']);
+export type Trigger = z.infer<typeof Trigger>;
+
+/**
+ * Set by the reconciler only. It hands over the whole recording (naming and best-view
+ * selection must see every file) but asks for just the accepted files the ledger does
+ * not know yet; the others are archived, in flight, or waiting for a person.
+ */
+export const ReconciliationRequestSchema = z.object({
+  runId: text(1, 100),
+  /** File ids to request; course validation still decides which files are accepted and under which keys. */
+  requestOnly: z.array(text(1, 300)).check(z.maxLength(300)),
+});
+export type ReconciliationRequest = z.infer<typeof ReconciliationRequestSchema>;
 
 export const RecordingAvailableSchema = z.object({
   metadata: withVersion(DetailType.RecordingAvailable),
@@ -95,6 +114,7 @@ export const RecordingAvailableSchema = z.object({
   fileCount: count(),
   files: z.array(RecordingFileSchema),
   downloadAccess: z.optional(DownloadAccessSchema),
+  reconciliation: z.optional(ReconciliationRequestSchema),
 });
 export type RecordingAvailable = z.infer<typeof RecordingAvailableSchema>;
 
@@ -130,6 +150,8 @@ export const FileUploadRequestedSchema = z.object({
   acceptedFileCount: z.int().check(z.positive()),
   part: part(),
   downloadAccess: z.optional(DownloadAccessSchema),
+  /** The reconciliation run that asked for the file: its files are announced together (RecordingArchived), apart from other runs'. */
+  reconciliationRunId: z.optional(text(1, 100)),
 });
 export type FileUploadRequested = z.infer<typeof FileUploadRequestedSchema>;
 
@@ -213,6 +235,48 @@ export const RecordingArchivedSchema = z.object({
 });
 export type RecordingArchived = z.infer<typeof RecordingArchivedSchema>;
 
+const isoDate = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD'));
+
+/**
+ * One reconciliation run (a sweep or a backfill) as the reconciler saw it: what it
+ * listed and what it handed over. What became of the files handed over is told by
+ * the events that follow them (FileUploaded, FileUploadFailed, RecordingRejected).
+ */
+export const ReconciliationCompletedSchema = z.object({
+  metadata: withVersion(DetailType.ReconciliationCompleted),
+  runId: text(1, 100),
+  trigger: z.enum(['sweep', 'backfill']),
+  /** UTC dates, both included. */
+  from: isoDate,
+  to: isoDate,
+  /** How Zoom was listed: account-wide, or user by user (the token lacked the account-level scope). */
+  listing: z.enum(['account', 'users']),
+  windows: count(),
+  pages: count(),
+  apiCalls: count(),
+  /** Answers of 429 that were waited out. */
+  rateLimited: count(),
+  recordingsFound: count(),
+  /** Recordings handed to course validation (RecordingAvailable published). */
+  recordingsHandedOver: count(),
+  /** Files asked for (not yet in the ledger). */
+  filesRequested: count(),
+  filesAlreadyArchived: count(),
+  /** Files in the ledger but not finished (requested or uploading): their run finishes them. */
+  filesInProgress: count(),
+  /** Files the ledger holds as failed: not asked for again here (`retry` re-drives them). */
+  filesFailed: count(),
+  /** Recordings that are not a course's or have no eligible file (handed over once, then remembered). */
+  recordingsRejected: count(),
+  /** Recordings with eligible files Zoom is still processing: examined again by the next run. */
+  recordingsStillProcessing: count(),
+  /** Windows that could not be listed (after retries); the run is incomplete when there is any. */
+  errors: z.array(z.object({ window: text(), message: text(1, 1000) })).check(z.maxLength(50)),
+  startedAt: isoDateTime,
+  finishedAt: isoDateTime,
+});
+export type ReconciliationCompleted = z.infer<typeof ReconciliationCompletedSchema>;
+
 /** detail-type -> schema; the single registry used by producers, consumers and the audit. */
 export const DetailSchemas = {
   [DetailType.RecordingAvailable]: RecordingAvailableSchema,
@@ -221,6 +285,7 @@ export const DetailSchemas = {
   [DetailType.FileUploaded]: FileUploadedSchema,
   [DetailType.FileUploadFailed]: FileUploadFailedSchema,
   [DetailType.RecordingArchived]: RecordingArchivedSchema,
+  [DetailType.ReconciliationCompleted]: ReconciliationCompletedSchema,
 } as const satisfies Record<DetailTypeName, z.ZodMiniType>;
 
 export type DetailOf<T extends DetailTypeName> = z.infer<(typeof DetailSchemas)[T]>;

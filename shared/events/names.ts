@@ -12,6 +12,7 @@ export const DetailType = {
   FileUploaded: 'FileUploaded',
   FileUploadFailed: 'FileUploadFailed',
   RecordingArchived: 'RecordingArchived',
+  ReconciliationCompleted: 'ReconciliationCompleted',
 } as const;
 
 export type DetailTypeName = (typeof DetailType)[keyof typeof DetailType];

@@ -16,7 +16,7 @@ export interface AuditRecord {
   fileId?: string;
   correlationId: string;
   causationId: string;
-  /** True for FileUploadFailed and RecordingRejected: what operators look at first. */
+  /** True for FileUploadFailed, RecordingRejected and a reconciliation run with failures: what operators look at first. */
   problem: boolean;
   /** One line for people, e.g. "uploaded 282825 bytes to s3://bucket/key". */
   summary: string;

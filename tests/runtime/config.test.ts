@@ -55,3 +55,33 @@ describe('the sealing secret', () => {
     expect(message).not.toContain('short-secret');
   });
 });
+
+describe('reconciliation settings', () => {
+  const s2s = { ZOOM_ACCOUNT_ID: 'acct', ZOOM_CLIENT_ID: 'client', ZOOM_CLIENT_SECRET: 'client-secret-value' };
+
+  it('sweeps hourly over 3 days by default when Server-to-Server OAuth is configured, and not at all without it', () => {
+    const withS2s = loadRuntimeConfig({ ...base, ...s2s });
+    expect(withS2s.sweepIntervalMs).toBe(3_600_000);
+    expect(withS2s.reconciler).toEqual({ apiBaseUrl: 'https://api.zoom.us/v2', requestsPerSecond: 10, lookbackDays: 3 });
+    expect(loadRuntimeConfig(base).sweepIntervalMs).toBe(0);
+    expect(loadRuntimeConfig({ ...base, ...s2s, SWEEP_INTERVAL_SECONDS: '0' }).sweepIntervalMs).toBe(0);
+  });
+
+  it('refuses a sweep without credentials, a too-short interval, a look-back under a day and a bad API URL, naming each variable', () => {
+    expect(() => loadRuntimeConfig({ ...base, SWEEP_INTERVAL_SECONDS: '600' })).toThrow(/SWEEP_INTERVAL_SECONDS needs Zoom Server-to-Server OAuth/);
+    let message = '';
+    try {
+      loadRuntimeConfig({ ...base, ...s2s, SWEEP_INTERVAL_SECONDS: '5', SWEEP_LOOKBACK_DAYS: '0', ZOOM_API_BASE_URL: 'not a url', ZOOM_API_REQUESTS_PER_SECOND: '-1' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const name of ['SWEEP_INTERVAL_SECONDS', 'SWEEP_LOOKBACK_DAYS', 'ZOOM_API_BASE_URL', 'ZOOM_API_REQUESTS_PER_SECOND']) expect(message).toContain(name);
+    expect(message).not.toContain('client-secret-value');
+  });
+
+  it('lets commands that serve no webhook run without the webhook secret', () => {
+    expect(() => loadRuntimeConfig({ ...s2s })).toThrow(/ZOOM_WEBHOOK_SECRET_TOKEN/);
+    const config = loadRuntimeConfig({ ...s2s }, { webhook: 'optional' });
+    expect(config.webhook).toBeUndefined();
+  });
+});

@@ -70,8 +70,12 @@ export interface CommandResult {
 
 /** `zoom-archiver retry --failed --data-dir DIR` (or one file id), to its end. */
 export function runRetry(dataDir: string, options: { fileId?: string; env?: Record<string, string> } = {}): Promise<CommandResult> {
-  const args = [BIN, 'retry', ...(options.fileId ? [options.fileId] : ['--failed']), '--data-dir', dataDir];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  return runCommand(['retry', ...(options.fileId ? [options.fileId] : ['--failed']), '--data-dir', dataDir], options.env ?? {});
+}
+
+/** Any `zoom-archiver` command, to its end, with its output (stdout and stderr together). */
+export function runCommand(args: readonly string[], env: Record<string, string>): Promise<CommandResult> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const chunks: Buffer[] = [];
   child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
   child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk));

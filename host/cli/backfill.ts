@@ -1,0 +1,304 @@
+/**
+ * `zoom-archiver backfill [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--dry-run] [--json]`:
+ * lists the account's recordings in the range through Zoom's API (the reconciler)
+ * and archives what is missing, through the same pipeline as a webhook.
+ *
+ * - A server (`serve`) running on the same DATA_DIR: the recordings are handed to it
+ *   through the durable bus (bus.sqlite, which it polls) and the command follows the
+ *   files in the ledger until each is archived or failed.
+ * - No server: the command runs the pipeline itself (host/pipeline.ts) until the work
+ *   is done, holding the DATA_DIR's instance lock so that a `serve` started meanwhile
+ *   waits its turn.
+ * - `--dry-run`: lists, and reports per recording what would be archived; nothing is
+ *   published, remembered or downloaded.
+ * The run ends with a summary of numbers; the exit code is 1 when a file failed or a
+ * window could not be listed, 2 for bad arguments or configuration (ConfigError).
+ */
+import { mkdirSync } from 'node:fs';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { ConfigError } from '../../shared/errors';
+import { createLogger, type AppLogger } from '../../shared/logger';
+import type { LedgerEntry, UploadLedger } from '../../shared/ports/upload-ledger';
+import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
+import { DEFAULT_BACKFILL_DAYS } from '../../services/reconciler/config';
+import type { ReconcileReport, RecordingReport } from '../../services/reconciler/use-case';
+import { DurableBus } from '../bus/durable-bus';
+import { loadRuntimeConfig, type RuntimeConfig } from '../config';
+import { acquireInstanceLock, describeHolder, liveHolder, type InstanceLock } from '../instance-lock';
+import { openLocalPipeline } from '../pipeline';
+import { openLocalReconciler } from '../reconciler';
+import { printable } from './printable';
+
+export interface BackfillArgs {
+  from?: string;
+  to?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export interface BackfillIo {
+  env: Record<string, string | undefined>;
+  print: (line: string) => void;
+  /** Draw progress bars (a terminal, and not --json). */
+  progress: boolean;
+  now?: () => Date;
+  /** How often the ledger is read while following the files. Default 250 ms. */
+  followIntervalMs?: number;
+}
+
+export type BackfillMode = 'dry_run' | 'handed_to_server' | 'ran_pipeline';
+
+export interface BackfillSummary {
+  runId: string;
+  from: string;
+  to: string;
+  mode: BackfillMode;
+  listing: 'account' | 'users';
+  windows: number;
+  pages: number;
+  apiCalls: number;
+  rateLimited: number;
+  recordingsFound: number;
+  /** Files this run asked for (in a dry run: would ask for). */
+  filesRequested: number;
+  /** Of those, archived by this run. */
+  filesArchivedNow: number;
+  filesAlreadyArchived: number;
+  /** Recordings not archived on purpose: not a course's, no eligible file, or still processing in Zoom. */
+  recordingsSkippedOrRejected: number;
+  recordingsStillProcessing: number;
+  /** Files this run asked for that failed, plus files that had failed before (not retried here). */
+  filesFailed: number;
+  /** Of filesFailed, those that had failed before: `zoom-archiver retry --failed` re-drives them. */
+  filesFailedEarlier: number;
+  /** Files another run was transferring when this one looked. */
+  filesInProgress: number;
+  /** Files asked for that course validation did not request after all (its rules differ from what the listing saw). */
+  filesNotRequested: number;
+  /** Windows Zoom would not list. */
+  listingErrors: { window: string; message: string }[];
+  failures: { fileId: string; recordingId: string; code: string; message: string }[];
+  /** With --dry-run or --json: every recording examined. */
+  recordings?: RecordingReport[];
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The range from the flags: default the last DEFAULT_BACKFILL_DAYS days and today (UTC). */
+export function backfillRange(args: Pick<BackfillArgs, 'from' | 'to'>, now: Date): { from: string; to: string } {
+  const check = (flag: string, value: string) => {
+    if (!DATE.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+      throw new ConfigError(`${flag} must be a date as YYYY-MM-DD (UTC), e.g. 2026-09-01; got "${printable(value).slice(0, 40)}"`);
+    }
+    return value;
+  };
+  const to = args.to === undefined ? now.toISOString().slice(0, 10) : check('--to', args.to);
+  const from =
+    args.from === undefined ? new Date(Date.parse(`${to}T00:00:00Z`) - DEFAULT_BACKFILL_DAYS * 86_400_000).toISOString().slice(0, 10) : check('--from', args.from);
+  if (from > to) throw new ConfigError(`--from ${from} is after --to ${to}`);
+  return { from, to };
+}
+
+export async function backfillCommand(args: BackfillArgs, io: BackfillIo): Promise<{ exitCode: 0 | 1; summary: BackfillSummary }> {
+  const now = io.now ?? (() => new Date());
+  const range = backfillRange(args, now());
+  const config = loadRuntimeConfig(io.env, { webhook: 'optional' });
+  const logger = createLogger('backfill', io.env.LOG_LEVEL ?? 'WARN');
+  mkdirSync(config.paths.root, { recursive: true });
+  const bars = io.progress && !args.json ? new MultiBar({ format: '  {bar} {value}/{total} {name}', hideCursor: true, clearOnComplete: false }, Presets.shades_classic) : undefined;
+  try {
+    if (args.dryRun) return finish(await dryRun(config, range, logger, io, bars), args, io);
+    const server = liveHolder(config.paths.instanceLock);
+    if (server?.role === 'backfill') {
+      throw new ConfigError(`${describeHolder(server)} is running the pipeline on ${config.paths.root}; wait for it to finish`);
+    }
+    return finish(server ? await handOver(config, range, logger, io, bars, describeHolder(server)) : await runPipeline(config, range, logger, io, bars), args, io);
+  } finally {
+    bars?.stop();
+  }
+}
+
+async function dryRun(config: RuntimeConfig, range: { from: string; to: string }, logger: AppLogger, io: BackfillIo, bars?: MultiBar): Promise<BackfillSummary> {
+  const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
+  const refuse = { publish: () => Promise.reject(new Error('a dry run publishes nothing')) };
+  const reconciler = openLocalReconciler(config, { ledger, publisher: refuse, logger, now: io.now });
+  try {
+    const recordings: RecordingReport[] = [];
+    const report = await reconciler.run({ trigger: 'backfill', range, dryRun: true, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
+    return { ...summarize(report, 'dry_run', new Map()), recordings };
+  } finally {
+    reconciler.close();
+    ledger.close();
+  }
+}
+
+async function handOver(config: RuntimeConfig, range: { from: string; to: string }, logger: AppLogger, io: BackfillIo, bars: MultiBar | undefined, server: string): Promise<BackfillSummary> {
+  if (!bars) io.print(`handing the recordings to ${server}`);
+  const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
+  // Publishes into bus.sqlite only; the server's consumers deliver (they poll for other writers).
+  const bus = new DurableBus({ path: config.paths.bus, logger });
+  const reconciler = openLocalReconciler(config, { ledger, publisher: bus, logger, now: io.now });
+  try {
+    const recordings: RecordingReport[] = [];
+    const report = await reconciler.run({ trigger: 'backfill', range, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
+    const outcomes = await follow(report, ledger, { busPending: () => bus.stats().pending, intervalMs: io.followIntervalMs ?? 250, bars });
+    return { ...summarize(report, 'handed_to_server', outcomes), recordings };
+  } finally {
+    reconciler.close();
+    bus.close();
+    ledger.close();
+  }
+}
+
+async function runPipeline(config: RuntimeConfig, range: { from: string; to: string }, logger: AppLogger, io: BackfillIo, bars?: MultiBar): Promise<BackfillSummary> {
+  const taken = acquireInstanceLock(config.paths.instanceLock, 'backfill');
+  if (!taken.acquired) throw new ConfigError(`${describeHolder(taken.heldBy)} runs on ${config.paths.root}; try again when it has stopped`);
+  const lock: InstanceLock = taken.lock;
+  const pipeline = openLocalPipeline(config, logger);
+  const reconciler = openLocalReconciler(config, { ledger: pipeline.ledger, publisher: pipeline.bus, logger, now: io.now });
+  pipeline.start();
+  try {
+    const recordings: RecordingReport[] = [];
+    const report = await reconciler.run({ trigger: 'backfill', range, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
+    const outcomes = await follow(report, pipeline.ledger, { busPending: () => pipeline.bus.stats().pending, intervalMs: io.followIntervalMs ?? 250, bars, idle: () => pipeline.bus.idle() });
+    return { ...summarize(report, 'ran_pipeline', outcomes), recordings };
+  } finally {
+    reconciler.close();
+    await pipeline.stop();
+    lock.release();
+  }
+}
+
+function listingBar(bars: MultiBar | undefined): (progress: { pages: number; recordingsFound: number; window: { from: string; to: string } }) => void {
+  let bar: SingleBar | undefined;
+  return (progress) => {
+    if (!bars) return;
+    bar ??= bars.create(0, 0, { name: 'pages listed' });
+    bar.setTotal(progress.pages);
+    bar.update(progress.pages, { name: `pages listed (${progress.recordingsFound} recordings, window ${progress.window.from}..${progress.window.to})` });
+  };
+}
+
+type FileOutcome = Pick<LedgerEntry, 'state' | 'lastError' | 'recordingId'> | undefined;
+
+/**
+ * Follows the requested files in the ledger until each is uploaded or failed. A file
+ * course validation did not request after all never gets an entry: once the bus has
+ * nothing pending, it is counted as not requested rather than waited for.
+ */
+async function follow(
+  report: ReconcileReport,
+  ledger: Pick<UploadLedger, 'get'>,
+  options: { busPending: () => number; intervalMs: number; bars?: MultiBar; idle?: () => Promise<void> },
+): Promise<Map<string, FileOutcome>> {
+  const files = report.requested.flatMap(({ fileIds }) => fileIds);
+  const outcomes = new Map<string, FileOutcome>();
+  const bar = options.bars && files.length > 0 ? options.bars.create(files.length, 0, { name: 'files archived or failed' }) : undefined;
+  for (;;) {
+    let open = 0;
+    let unknown = 0;
+    for (const fileId of files) {
+      if (outcomes.has(fileId)) continue;
+      const entry = await ledger.get(fileId);
+      if (entry && (entry.state === 'uploaded' || entry.state === 'failed')) outcomes.set(fileId, { state: entry.state, lastError: entry.lastError, recordingId: entry.recordingId });
+      else if (entry) open++;
+      else unknown++;
+    }
+    bar?.update(outcomes.size);
+    if (open === 0 && unknown === 0) return outcomes;
+    if (open === 0 && options.busPending() === 0) {
+      // Nothing on its way: the files without an entry were not requested by course validation.
+      for (const fileId of files) if (!outcomes.has(fileId)) outcomes.set(fileId, undefined);
+      return outcomes;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
+  }
+}
+
+function summarize(report: ReconcileReport, mode: BackfillMode, outcomes: Map<string, FileOutcome>): BackfillSummary {
+  const s = report.summary;
+  const failures: BackfillSummary['failures'] = [];
+  let archivedNow = 0;
+  let notRequested = 0;
+  for (const { recordingId, fileIds } of report.requested) {
+    for (const fileId of fileIds) {
+      const outcome = outcomes.get(fileId);
+      if (mode === 'dry_run') continue;
+      if (outcome === undefined) notRequested++;
+      else if (outcome.state === 'uploaded') archivedNow++;
+      else failures.push({ fileId, recordingId, code: outcome.lastError?.code ?? 'failed', message: outcome.lastError?.message ?? 'failed' });
+    }
+  }
+  return {
+    runId: report.runId,
+    from: s.from,
+    to: s.to,
+    mode,
+    listing: s.listing,
+    windows: s.windows,
+    pages: s.pages,
+    apiCalls: s.apiCalls,
+    rateLimited: s.rateLimited,
+    recordingsFound: s.recordingsFound,
+    filesRequested: s.filesRequested,
+    filesArchivedNow: archivedNow,
+    filesAlreadyArchived: s.filesAlreadyArchived,
+    recordingsSkippedOrRejected: s.recordingsRejected + s.recordingsStillProcessing,
+    recordingsStillProcessing: s.recordingsStillProcessing,
+    filesFailed: failures.length + s.filesFailed,
+    filesFailedEarlier: s.filesFailed,
+    filesInProgress: s.filesInProgress,
+    filesNotRequested: notRequested,
+    listingErrors: s.errors,
+    failures,
+  };
+}
+
+function finish(summary: BackfillSummary, args: BackfillArgs, io: BackfillIo): { exitCode: 0 | 1; summary: BackfillSummary } {
+  const exitCode = summary.filesFailed > 0 || summary.listingErrors.length > 0 ? 1 : 0;
+  if (args.json) {
+    io.print(JSON.stringify(args.dryRun ? summary : { ...summary, recordings: undefined }, null, 2));
+    return { exitCode, summary };
+  }
+  if (args.dryRun) for (const line of dryRunLines(summary.recordings ?? [])) io.print(line);
+  for (const line of summaryLines(summary)) io.print(line);
+  return { exitCode, summary };
+}
+
+const OUTCOME_LABELS: Record<RecordingReport['outcome'], string> = {
+  requested: 'would archive',
+  archived: 'archived already',
+  in_progress: 'being archived by another run',
+  failed: 'failed before (zoom-archiver retry --failed)',
+  rejected: 'rejected',
+  rejected_before: 'rejected (unchanged since an earlier run)',
+  still_processing: 'still processing in Zoom',
+};
+
+export function dryRunLines(recordings: readonly RecordingReport[]): string[] {
+  const lines: string[] = [];
+  for (const r of [...recordings].sort((a, b) => a.startTime.localeCompare(b.startTime))) {
+    lines.push(`${r.startTime.slice(0, 10)}  ${printable(r.topic)}  [${r.course ? printable(r.course) : 'no course'}]  ${OUTCOME_LABELS[r.outcome]}${r.reason ? `: ${printable(r.reason)}` : ''}`);
+    for (const file of r.files) {
+      if (file.state === 'to_request') lines.push(`    + ${file.fileType}${file.recordingType ? ` ${file.recordingType}` : ''} → ${printable(file.archiveKey ?? '')}`);
+    }
+  }
+  return lines;
+}
+
+export function summaryLines(s: BackfillSummary): string[] {
+  const how = s.mode === 'dry_run' ? 'dry run, nothing archived' : s.mode === 'handed_to_server' ? 'handed to the running server' : 'pipeline run by this command';
+  const lines = [
+    `backfill ${s.from}..${s.to} (${how}; ${s.listing} listing: ${s.windows} window(s), ${s.pages} page(s), ${s.apiCalls} API call(s), ${s.rateLimited} rate-limited)`,
+    `  recordings found:        ${s.recordingsFound}`,
+    s.mode === 'dry_run' ? `  files to archive:        ${s.filesRequested}` : `  files archived now:      ${s.filesArchivedNow} of ${s.filesRequested} requested`,
+    `  already archived:        ${s.filesAlreadyArchived} file(s)`,
+    `  skipped or rejected:     ${s.recordingsSkippedOrRejected} recording(s)${s.recordingsStillProcessing > 0 ? ` (${s.recordingsStillProcessing} still processing in Zoom: a later run archives them)` : ''}`,
+    `  failed:                  ${s.filesFailed} file(s)${s.filesFailedEarlier > 0 ? ` (${s.filesFailedEarlier} had failed before: zoom-archiver retry --failed)` : ''}`,
+  ];
+  if (s.filesInProgress > 0) lines.push(`  in progress elsewhere:   ${s.filesInProgress} file(s)`);
+  if (s.filesNotRequested > 0) lines.push(`  not requested:           ${s.filesNotRequested} file(s) (course validation decided otherwise; see zoom-archiver status --failed)`);
+  for (const failure of s.failures.slice(0, 20)) lines.push(`  ✗ ${printable(failure.fileId)} (${printable(failure.recordingId)}): ${failure.code}: ${printable(failure.message)}`);
+  for (const error of s.listingErrors) lines.push(`  ✗ window ${error.window} not listed: ${printable(error.message)}`);
+  return lines;
+}

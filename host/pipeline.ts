@@ -1,0 +1,58 @@
+/**
+ * The pipeline's consumers over the local stores: the durable bus (bus.sqlite, with
+ * the webhook's inbox imported), course validation, the uploader and the audit trail.
+ * One process runs this at a time per DATA_DIR (host/instance-lock.ts): `serve`'s
+ * consumers' worker, or a `backfill` that found no server.
+ */
+import { SqliteAuditLog } from '../shared/adapters/audit-sqlite';
+import { SqliteUploadLedger } from '../shared/adapters/ledger-sqlite';
+import type { AppLogger } from '../shared/logger';
+import { createUploaderDeps } from '../services/uploader/wiring';
+import { DurableBus } from './bus/durable-bus';
+import type { RuntimeConfig } from './config';
+import { auditConsumer, courseValidationConsumer, uploaderConsumer } from './consumers';
+import { createArchiveStore } from './stores';
+
+export interface LocalPipeline {
+  bus: DurableBus;
+  ledger: SqliteUploadLedger;
+  auditLog: SqliteAuditLog;
+  /** Aborted by stop(): transfers stop and release their leases. */
+  shutdown: AbortSignal;
+  /** Starts delivering (pending deliveries of earlier runs first). */
+  start(): void;
+  /** Graceful end: in-flight uploads hand their files back, deliveries finish, stores close. */
+  stop(): Promise<void>;
+}
+
+export function openLocalPipeline(config: RuntimeConfig, logger: AppLogger): LocalPipeline {
+  const bus = new DurableBus({ path: config.paths.bus, logger, sync: config.busSync, retentionMs: config.busRetentionMs, inboxPath: config.paths.inbox });
+  const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
+  const auditLog = new SqliteAuditLog(config.paths.audit);
+  const store = createArchiveStore(config);
+  const shutdown = new AbortController();
+  const uploaderDeps = createUploaderDeps({ settings: config.uploader, secrets: config.secrets, store, ledger, publisher: bus, logger, shutdown: shutdown.signal });
+
+  bus.subscribe(courseValidationConsumer({ rules: config.rules, publisher: bus, logger }));
+  bus.subscribe(uploaderConsumer(uploaderDeps, config.uploadConcurrency));
+  bus.subscribe(auditConsumer({ auditLog, logger }));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    bus,
+    ledger,
+    auditLog,
+    shutdown: shutdown.signal,
+    start: () => bus.start(),
+    stop() {
+      stopping ??= (async () => {
+        shutdown.abort();
+        await bus.stop();
+        bus.close();
+        ledger.close();
+        auditLog.close();
+      })();
+      return stopping;
+    },
+  };
+}
