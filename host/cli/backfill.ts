@@ -42,7 +42,7 @@ export interface BackfillIo {
   /** Draw progress bars (a terminal, and not --json). */
   progress: boolean;
   now?: () => Date;
-  /** How often the ledger is read while following the files. Default 250 ms. */
+  /** How often the ledger is read while following the files. Default 500 ms. */
   followIntervalMs?: number;
 }
 
@@ -138,10 +138,11 @@ async function handOver(config: RuntimeConfig, range: { from: string; to: string
   // Publishes into bus.sqlite only; the server's consumers deliver (they poll for other writers).
   const bus = new DurableBus({ path: config.paths.bus, logger });
   const reconciler = openLocalReconciler(config, { ledger, publisher: bus, logger, now: io.now });
+  const startedAt = Date.now();
   try {
     const recordings: RecordingReport[] = [];
     const report = await reconciler.run({ trigger: 'backfill', range, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
-    const outcomes = await follow(report, ledger, { busPending: () => bus.stats().pending, intervalMs: io.followIntervalMs ?? 250, bars });
+    const outcomes = await follow(report, ledger, { busPending: () => bus.stats().pending, intervalMs: io.followIntervalMs ?? 500, bars, startedAt });
     return { ...summarize(report, 'handed_to_server', outcomes), recordings };
   } finally {
     reconciler.close();
@@ -157,10 +158,11 @@ async function runPipeline(config: RuntimeConfig, range: { from: string; to: str
   const pipeline = openLocalPipeline(config, logger);
   const reconciler = openLocalReconciler(config, { ledger: pipeline.ledger, publisher: pipeline.bus, logger, now: io.now });
   pipeline.start();
+  const startedAt = Date.now();
   try {
     const recordings: RecordingReport[] = [];
     const report = await reconciler.run({ trigger: 'backfill', range, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
-    const outcomes = await follow(report, pipeline.ledger, { busPending: () => pipeline.bus.stats().pending, intervalMs: io.followIntervalMs ?? 250, bars, idle: () => pipeline.bus.idle() });
+    const outcomes = await follow(report, pipeline.ledger, { busPending: () => pipeline.bus.stats().pending, intervalMs: io.followIntervalMs ?? 500, bars, startedAt });
     return { ...summarize(report, 'ran_pipeline', outcomes), recordings };
   } finally {
     reconciler.close();
@@ -181,38 +183,57 @@ function listingBar(bars: MultiBar | undefined): (progress: { pages: number; rec
 
 type FileOutcome = Pick<LedgerEntry, 'state' | 'lastError' | 'recordingId'> | undefined;
 
+/** Entries written this long before the newest one seen are read again: writers' clocks and commits interleave. */
+const FOLLOW_OVERLAP_MS = 5_000;
+
 /**
- * Follows the requested files in the ledger until each is uploaded or failed. A file
- * course validation did not request after all never gets an entry: once the bus has
- * nothing pending, it is counted as not requested rather than waited for.
+ * Follows the requested files in the ledger until each is uploaded or failed. Each
+ * look reads only the entries that reached those states since the last look (one
+ * indexed query per state, not one read per file), so following a thousand files
+ * costs the running server next to nothing. A file course validation did not request
+ * after all never gets an entry: once the bus has nothing pending, it is counted as
+ * not requested rather than waited for.
  */
 async function follow(
   report: ReconcileReport,
-  ledger: Pick<UploadLedger, 'get'>,
-  options: { busPending: () => number; intervalMs: number; bars?: MultiBar; idle?: () => Promise<void> },
+  ledger: Pick<UploadLedger, 'get' | 'listByState'>,
+  options: { busPending: () => number; intervalMs: number; bars?: MultiBar; startedAt: number },
 ): Promise<Map<string, FileOutcome>> {
-  const files = report.requested.flatMap(({ fileIds }) => fileIds);
+  const wanted = new Set(report.requested.flatMap(({ fileIds }) => fileIds));
   const outcomes = new Map<string, FileOutcome>();
-  const bar = options.bars && files.length > 0 ? options.bars.create(files.length, 0, { name: 'files archived or failed' }) : undefined;
-  for (;;) {
-    let open = 0;
-    let unknown = 0;
-    for (const fileId of files) {
-      if (outcomes.has(fileId)) continue;
-      const entry = await ledger.get(fileId);
-      if (entry && (entry.state === 'uploaded' || entry.state === 'failed')) outcomes.set(fileId, { state: entry.state, lastError: entry.lastError, recordingId: entry.recordingId });
-      else if (entry) open++;
-      else unknown++;
+  const bar = options.bars && wanted.size > 0 ? options.bars.create(wanted.size, 0, { name: 'files archived or failed' }) : undefined;
+  let since = options.startedAt - FOLLOW_OVERLAP_MS;
+  while (outcomes.size < wanted.size) {
+    let newest = since;
+    const before = outcomes.size;
+    for (const state of ['uploaded', 'failed'] as const) {
+      for (const entry of await ledger.listByState(state, { updatedSince: since })) {
+        newest = Math.max(newest, entry.updatedAt);
+        if (wanted.has(entry.fileId)) outcomes.set(entry.fileId, { state: entry.state, lastError: entry.lastError, recordingId: entry.recordingId });
+      }
     }
+    since = Math.max(since, newest - FOLLOW_OVERLAP_MS);
     bar?.update(outcomes.size);
-    if (open === 0 && unknown === 0) return outcomes;
-    if (open === 0 && options.busPending() === 0) {
-      // Nothing on its way: the files without an entry were not requested by course validation.
-      for (const fileId of files) if (!outcomes.has(fileId)) outcomes.set(fileId, undefined);
-      return outcomes;
+    if (outcomes.size === wanted.size) break;
+    // Only when a look found nothing new: counting the bus's pending deliveries reads its whole table.
+    if (outcomes.size === before && options.busPending() === 0) {
+      // Nothing on its way: look at the rest one by one; those without an entry were not requested by course validation.
+      let open = 0;
+      for (const fileId of wanted) {
+        if (outcomes.has(fileId)) continue;
+        const entry = await ledger.get(fileId);
+        if (entry && (entry.state === 'uploaded' || entry.state === 'failed')) outcomes.set(fileId, { state: entry.state, lastError: entry.lastError, recordingId: entry.recordingId });
+        else if (entry) open++;
+      }
+      if (open === 0) {
+        for (const fileId of wanted) if (!outcomes.has(fileId)) outcomes.set(fileId, undefined);
+        break;
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
+  bar?.update(outcomes.size);
+  return outcomes;
 }
 
 function summarize(report: ReconcileReport, mode: BackfillMode, outcomes: Map<string, FileOutcome>): BackfillSummary {
