@@ -5,6 +5,7 @@
  * their work in run(), never at import.
  */
 import type { BenchSection } from '../section';
+import * as backfill from './backfill';
 import * as bundles from './bundles';
 import * as scale from './scale';
 import * as serveLoad from './serve-load';
@@ -17,6 +18,7 @@ export const SECTIONS: readonly BenchSection[] = [
   { id: 'webhook-handler', run: webhookHandler.run },
   { id: 'serve-load', run: serveLoad.run },
   { id: 'scale', run: scale.run },
+  { id: 'backfill', run: backfill.run },
   { id: 'transfer', run: transfer.run },
   { id: 'transfer-breakdown', run: transferBreakdown.run },
   { id: 'transfer-tuning', run: transferTuning.run },
