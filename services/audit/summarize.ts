@@ -28,8 +28,15 @@ const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
   [DetailType.FileUploadRequested]: (d) => ({
     course: d.course,
     fileId: d.file.fileId,
-    summary: `requested ${d.file.fileType} ${d.file.recordingType ?? ''} → ${d.archiveKey}`.replace(/\s+/g, ' '),
-    data: { key: d.archiveKey, fileType: d.file.fileType, recordingType: d.file.recordingType, expectedSize: d.file.fileSize },
+    summary: `${d.autoRetry ? `automatic retry ${d.autoRetry.attempt}/${d.autoRetry.maxAttempts}: ` : ''}requested ${d.file.fileType} ${d.file.recordingType ?? ''} → ${d.archiveKey}`.replace(/\s+/g, ' '),
+    data: {
+      key: d.archiveKey,
+      fileType: d.file.fileType,
+      recordingType: d.file.recordingType,
+      expectedSize: d.file.fileSize,
+      autoRetryAttempt: d.autoRetry?.attempt,
+      autoRetryMaxAttempts: d.autoRetry?.maxAttempts,
+    },
   }),
   [DetailType.FileUploaded]: (d) => ({
     course: d.course,
@@ -40,8 +47,10 @@ const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
   [DetailType.FileUploadFailed]: (d) => ({
     course: d.course,
     fileId: d.fileId,
-    summary: `failed (${d.code}${d.retryable ? ', retryable' : ''}) after ${d.attempts} attempt(s): ${d.reason}`,
-    data: { key: d.archiveKey, code: d.code, reason: d.reason, retryable: d.retryable, attempts: d.attempts },
+    summary:
+      `failed (${d.code}${d.retryable ? ', retryable' : ''}) after ${d.attempts} attempt(s): ${d.reason}` +
+      (d.nextAttemptAt ? `; next automatic attempt at ${d.nextAttemptAt}` : d.retryable ? '; waits for `zoom-archiver retry`' : ''),
+    data: { key: d.archiveKey, code: d.code, reason: d.reason, retryable: d.retryable, attempts: d.attempts, nextAttemptAt: d.nextAttemptAt },
   }),
   [DetailType.RecordingArchived]: (d) => ({
     course: d.course,

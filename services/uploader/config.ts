@@ -4,18 +4,26 @@
  * read here: they come from shared/config/secrets.ts.
  *
  * Also the rules both runtimes derive from these settings (the recovery sweep's
- * staleness), so that the Lambda functions and the single-machine host cannot drift.
+ * staleness; automatic re-drive, see nextAutoRetryAt in failure-policy.ts), so that the Lambda functions and the single-machine host cannot drift.
  */
 import * as z from 'zod/mini';
 import { DEFAULT_ZOOM_DOWNLOAD_HOSTS } from '../../shared/adapters/zoom-download';
 import { DEFAULT_ZOOM_OAUTH_TOKEN_URL } from '../../shared/adapters/zoom-oauth';
 import { parseEnv, type Env } from '../../shared/lambda/env';
+import type { AutoRetryPolicy } from './failure-policy';
 
 /** Re-drives of a run that ended without an outcome before the recovery sweep gives the file up. */
 export const DEFAULT_MAX_REDRIVES = 3;
 
+/** First automatic re-drive of a retryable failure after 5 minutes; each later one waits twice as long. */
+export const DEFAULT_AUTO_RETRY_BASE_SECONDS = 300;
+/** 8 automatic re-drives: 5 + 10 + 20 + … + 640 minutes, about 21 hours in all. */
+export const DEFAULT_AUTO_RETRY_MAX_ATTEMPTS = 8;
+
 const positiveInt = (fallback: number, max: number) =>
   z._default(z.coerce.number().check(z.int('must be a whole number'), z.positive('must be positive'), z.lte(max, `must be at most ${max}`)), fallback);
+const nonNegativeInt = (fallback: number, max: number) =>
+  z._default(z.coerce.number().check(z.int('must be a whole number'), z.gte(0, 'must be 0 or more'), z.lte(max, `must be at most ${max}`)), fallback);
 
 /** The uploader's variables; a handler that needs more extends it (z.extend), so one error lists them all. */
 export const UploaderSettingsEnv = z.object({
@@ -28,6 +36,11 @@ export const UploaderSettingsEnv = z.object({
   // A run that keeps dying (killed at Lambda's 15 minutes, or a process crashing
   // mid-transfer) is re-driven this often, then failed as `deadline`, not looped.
   UPLOAD_MAX_REDRIVES: positiveInt(DEFAULT_MAX_REDRIVES, 100),
+  // A retryable failure (Zoom 5xx storm, S3 outage) is re-driven by the recovery sweep
+  // AUTO_RETRY_MAX_ATTEMPTS times, the n-th AUTO_RETRY_BASE_SECONDS × 2^(n-1) after
+  // the failure; 0 attempts turns that off (failed files then wait for `retry`).
+  AUTO_RETRY_BASE_SECONDS: positiveInt(DEFAULT_AUTO_RETRY_BASE_SECONDS, 86_400),
+  AUTO_RETRY_MAX_ATTEMPTS: nonNegativeInt(DEFAULT_AUTO_RETRY_MAX_ATTEMPTS, 50),
   // 5 MiB × 2 keeps one machine's uploader under 150 MB peak RSS (bench/results); the
   // Lambda, with 1 GB of memory, sets 8 × 4 for throughput (infrastructure/).
   ARCHIVE_PART_SIZE_MB: z._default(
@@ -50,6 +63,8 @@ export interface UploaderSettings {
   idleTimeoutMs: number;
   /** The recovery sweep's cap: re-drives of runs that ended without an outcome, per file. */
   maxRedrives: number;
+  /** Automatic re-drive of retryable failures (the uploader schedules, the recovery sweep re-drives). */
+  autoRetry: AutoRetryPolicy;
   partSizeBytes: number;
   queueSize: number;
 }
@@ -68,6 +83,7 @@ export function uploaderSettingsFrom(e: z.output<typeof UploaderSettingsEnv>): U
     transferTimeoutMs: e.UPLOAD_TRANSFER_TIMEOUT_SECONDS * 1000,
     idleTimeoutMs: e.DOWNLOAD_IDLE_TIMEOUT_SECONDS * 1000,
     maxRedrives: e.UPLOAD_MAX_REDRIVES,
+    autoRetry: { baseMs: e.AUTO_RETRY_BASE_SECONDS * 1000, maxAttempts: e.AUTO_RETRY_MAX_ATTEMPTS },
     partSizeBytes: e.ARCHIVE_PART_SIZE_MB * 1024 * 1024,
     queueSize: e.ARCHIVE_QUEUE_SIZE,
   };

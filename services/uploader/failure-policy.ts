@@ -8,6 +8,9 @@
  * HTML page instead of the file retries once with a fresh OAuth token; a size
  * mismatch retries once; 404, a foreign host, an invalid key and an archive key that
  * already holds other bytes fail at once.
+ *
+ * A failure that is final for the run but retryable is also scheduled for an
+ * automatic re-drive by the recovery sweep (nextAutoRetryAt), a bounded number of times.
  */
 import { ArchiverError } from '../../shared/errors';
 import type { FailureCode } from '../../shared/events';
@@ -79,4 +82,32 @@ export function describeError(error: unknown): string {
   if (error instanceof ArchiverError) return error.message;
   if (error instanceof Error) return `${error.name}: ${error.message.replace(/\?\S*/g, '?…')}`;
   return 'unknown error';
+}
+
+/** Automatic re-drive of retryable failures (AUTO_RETRY_BASE_SECONDS, AUTO_RETRY_MAX_ATTEMPTS). */
+export interface AutoRetryPolicy {
+  /** Wait before the first automatic re-drive; the n-th waits `baseMs × 2^(n-1)`. */
+  baseMs: number;
+  /** Automatic re-drives per file; 0 = off. */
+  maxAttempts: number;
+}
+
+/** Wait before the n-th automatic re-drive (n = 1..maxAttempts), counted from the failure. */
+export function autoRetryDelayMs(policy: Pick<AutoRetryPolicy, 'baseMs'>, n: number): number {
+  return policy.baseMs * 2 ** (n - 1);
+}
+
+/**
+ * When a failure is re-driven by itself: `now + baseMs × 2^autoRetries` for a retryable
+ * failure of a file re-driven automatically `autoRetries` times so far, while that is
+ * under `maxAttempts`; undefined otherwise (permanent failure, automatic re-drive off or
+ * used up, no policy): the file then waits for a person (`retry`).
+ */
+export function nextAutoRetryAt(
+  policy: AutoRetryPolicy | undefined,
+  failure: { retryable: boolean; autoRetries: number },
+  now: number,
+): number | undefined {
+  if (!policy || !failure.retryable || failure.autoRetries >= policy.maxAttempts) return undefined;
+  return now + autoRetryDelayMs(policy, failure.autoRetries + 1);
 }

@@ -1,13 +1,15 @@
 /**
  * Lambda entry point of the recovery sweep, run on a schedule: re-publishes the
  * FileUploadRequested of uploads whose run died (expired lease), stopped at its
- * deadline, or that were never claimed. The ledger makes re-driving safe: an uploaded
- * file is never sent again; one re-driven UPLOAD_MAX_REDRIVES times is failed instead.
+ * deadline, or that were never claimed, and of retryable failures whose automatic
+ * re-drive is due (AUTO_RETRY_BASE_SECONDS, AUTO_RETRY_MAX_ATTEMPTS). The ledger makes
+ * re-driving safe: an uploaded file is never sent again; one re-driven
+ * UPLOAD_MAX_REDRIVES times is failed instead.
  *
  * createRecoveryDeps is the bootstrap: LEDGER_TABLE_NAME, EVENT_BUS_NAME and the
  * uploader's settings checked at once. The staleness and the re-drive cap come from
  * the same settings and the same rule (recoveryStaleAfterMs) as the single-machine
- * host's sweep. `handler` builds it at the first invocation.
+ * host's sweep, and so does the automatic re-drive's schedule. `handler` builds it at the first invocation.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -46,6 +48,7 @@ export function createRecoveryDeps(env: Env, adapters: RecoveryLambdaAdapters = 
     now: adapters.now ?? Date.now,
     staleAfterMs: recoveryStaleAfterMs(settings),
     maxRedrives: settings.maxRedrives,
+    autoRetry: settings.autoRetry,
   };
 }
 
@@ -53,12 +56,14 @@ export interface RecoverySummary {
   redriven: number;
   failed: number;
   skipped: number;
+  /** Retryable failures re-driven by themselves (due automatic re-drives). */
+  autoRetried: number;
 }
 
 /** One sweep. The schedule's event carries nothing but its id and time, logged to line the sweep up with it. */
 export async function handleRecoverySweep(event: Pick<ScheduledEvent, 'id' | 'time'>, deps: RecoveryDeps): Promise<RecoverySummary> {
   const result = await recoverStalledUploads(deps);
-  const summary = { redriven: result.redriven.length, failed: result.failed.length, skipped: result.skipped.length };
+  const summary = { redriven: result.redriven.length, failed: result.failed.length, skipped: result.skipped.length, autoRetried: result.autoRetried.length };
   deps.logger.info('recovery sweep', { scheduleEventId: event.id, scheduledAt: event.time, ...summary });
   return summary;
 }

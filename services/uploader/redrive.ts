@@ -9,13 +9,21 @@
  * The sweep counts, per file, the re-drives of runs that ended without an outcome.
  * Without a cap a file too slow for any run would be re-driven from byte 0 forever;
  * past `maxRedrives` it is failed as `deadline` (retryable: `retry` may still help,
- * e.g. once Zoom serves faster) and never re-driven by the sweep again.
+ * e.g. once Zoom serves faster) and not re-driven as interrupted again.
+ *
+ * Automatic re-drive: the sweep also re-publishes failed files that are due
+ * (`nextAttemptAt <= now`, set by the uploader for retryable failures, and by the sweep
+ * itself for `deadline`), marked first with noteAutoRetry, carrying `autoRetry:
+ * {attempt, maxAttempts}`. Each counts in the entry's `autoRetries`, and a failure is
+ * scheduled only while `autoRetries < maxAttempts`: so even a file that keeps hitting
+ * the re-drive cap (`deadline` → automatic re-drive → killed → `deadline` …) gets at
+ * most `maxAttempts` more runs, then waits for `retry`.
  */
-import { DetailType, deriveMetadata, SCHEMA_VERSIONS, type DomainEvent } from '../../shared/events';
+import { DetailType, deriveMetadata, SCHEMA_VERSIONS, type DomainEvent, type FileUploadRequested } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import type { LedgerEntry, LedgerError, LedgerRequest, UploadLedger } from '../../shared/ports/upload-ledger';
-import { describeError } from './failure-policy';
+import { describeError, nextAutoRetryAt, type AutoRetryPolicy } from './failure-policy';
 
 export interface RedriveDeps {
   ledger: UploadLedger;
@@ -29,6 +37,8 @@ export interface RecoveryDeps extends RedriveDeps {
   staleAfterMs: number;
   /** Re-drives of runs that ended without an outcome, per file, before the file is failed as `deadline`. */
   maxRedrives: number;
+  /** Automatic re-drive of retryable failures (AUTO_RETRY_*); `maxAttempts` 0: none. */
+  autoRetry: AutoRetryPolicy;
 }
 
 export interface RedriveResult {
@@ -40,6 +50,8 @@ export interface RedriveResult {
 export interface RecoveryResult extends RedriveResult {
   /** Files given up: re-driven `maxRedrives` times already, published as FileUploadFailed `deadline`. */
   failed: string[];
+  /** Failed files whose automatic re-drive was due, published again (FileUploadRequested with `autoRetry`). */
+  autoRetried: string[];
 }
 
 export async function redrive(entries: readonly LedgerEntry[], deps: RedriveDeps, why: string): Promise<RedriveResult> {
@@ -73,7 +85,9 @@ export function endedWithoutOutcome(entry: LedgerEntry): boolean {
  * at their deadline, and requests not claimed for `staleAfterMs` (a run died between
  * register and claim, or a re-drive was lost). Each is first marked in the ledger — one conditional write, so a delivery
  * that claimed it meanwhile or a second sweep wins and this one skips it — then
- * re-published; one re-driven too often is failed instead.
+ * re-published; one re-driven too often is failed instead (with a `nextAttemptAt`
+ * while automatic re-drives are left). Then the failed entries whose automatic
+ * re-drive is due: marked with noteAutoRetry, re-published with `autoRetry`.
  */
 export async function recoverStalledUploads(deps: RecoveryDeps): Promise<RecoveryResult> {
   const now = deps.now();
@@ -82,7 +96,12 @@ export async function recoverStalledUploads(deps: RecoveryDeps): Promise<Recover
   const requested = (await deps.ledger.listByState('requested')).filter(
     (entry) => entry.interruptedAt !== undefined || entry.updatedAt <= now - deps.staleAfterMs,
   );
-  const result: RecoveryResult = { redriven: [], skipped: [], failed: [] };
+  // Due failures, unless automatic re-drive was turned off, or lowered below what the entry had, since it was scheduled.
+  const due =
+    deps.autoRetry.maxAttempts > 0
+      ? (await deps.ledger.listDueRetries(now)).filter((entry) => entry.autoRetries < deps.autoRetry.maxAttempts)
+      : [];
+  const result: RecoveryResult = { redriven: [], skipped: [], failed: [], autoRetried: [] };
   const events: DomainEvent[] = [];
   for (const entry of [...expired, ...requested]) {
     if (!entry.request) {
@@ -108,11 +127,41 @@ export async function recoverStalledUploads(deps: RecoveryDeps): Promise<Recover
     events.push(requestEvent(entry.request));
     result.redriven.push(entry.fileId);
   }
+  const autoRetries: { fileId: string; attempt: number; lastError?: string }[] = [];
+  for (const entry of due) {
+    if (!entry.request) {
+      result.skipped.push({ fileId: entry.fileId, why: 'the ledger holds no request to re-drive' });
+      continue;
+    }
+    if (!(await deps.ledger.noteAutoRetry(entry, now))) {
+      result.skipped.push({ fileId: entry.fileId, why: 'changed while the sweep looked' });
+      continue;
+    }
+    const attempt = entry.autoRetries + 1;
+    events.push({ detailType: DetailType.FileUploadRequested, detail: autoRetryRequest(entry.request, attempt, deps.autoRetry.maxAttempts) });
+    result.autoRetried.push(entry.fileId);
+    autoRetries.push({ fileId: entry.fileId, attempt, lastError: entry.lastError?.code });
+  }
   // Marked before published: a publish that fails leaves them requested, and the next
   // sweep past `staleAfterMs` re-drives them (not counted again, as no run was lost).
   if (events.length > 0) await deps.publisher.publish(events);
   if (result.redriven.length > 0) deps.logger.info(`re-driven ${result.redriven.length} file(s): recovery of interrupted uploads`, { fileIds: result.redriven });
+  for (const retry of autoRetries) {
+    deps.logger.info(`automatic retry ${retry.attempt}/${deps.autoRetry.maxAttempts} of a retryable failure: request published again`, retry);
+  }
   return result;
+}
+
+/** The stored request, re-published as the n-th automatic re-drive: its own idempotency key, caused by the original request. */
+function autoRetryRequest(request: LedgerRequest, attempt: number, maxAttempts: number): FileUploadRequested {
+  return {
+    ...request,
+    metadata: deriveMetadata(
+      { metadata: request.metadata },
+      { schemaVersion: SCHEMA_VERSIONS[DetailType.FileUploadRequested], idempotencyKey: `FileUploadRequested:${request.file.fileId}:auto-retry:${attempt}` },
+    ),
+    autoRetry: { attempt, maxAttempts },
+  };
 }
 
 /**
@@ -127,6 +176,8 @@ async function giveUp(entry: LedgerEntry, request: LedgerRequest, deps: Recovery
     message: `re-driven ${entry.redrives} time(s) after runs that ended without an outcome (killed, or out of time); the recovery sweep stopped re-driving it`,
     retryable: true,
   };
+  // Retryable like any other: one more run later, while automatic re-drives are left (autoRetries bounds the loop).
+  const nextAttemptAt = nextAutoRetryAt(deps.autoRetry, { retryable: error.retryable, autoRetries: entry.autoRetries }, now);
   await deps.publisher.publish([
     {
       detailType: DetailType.FileUploadFailed,
@@ -140,11 +191,18 @@ async function giveUp(entry: LedgerEntry, request: LedgerRequest, deps: Recovery
         reason: error.message,
         retryable: error.retryable,
         attempts: entry.attempts,
+        ...(nextAttemptAt !== undefined ? { nextAttemptAt: new Date(nextAttemptAt).toISOString() } : {}),
       },
     },
   ]);
-  if (await deps.ledger.failAbandoned(entry, error, now)) {
-    deps.logger.warn('re-driven too often: file failed as deadline', { fileId: entry.fileId, redrives: entry.redrives, attempts: entry.attempts });
+  if (await deps.ledger.failAbandoned(entry, error, now, { nextAttemptAt })) {
+    deps.logger.warn('re-driven too often: file failed as deadline', {
+      fileId: entry.fileId,
+      redrives: entry.redrives,
+      attempts: entry.attempts,
+      autoRetries: entry.autoRetries,
+      nextAttemptAt: nextAttemptAt === undefined ? undefined : new Date(nextAttemptAt).toISOString(),
+    });
     return true;
   }
   deps.logger.warn('file changed while the sweep gave it up: its FileUploadFailed stands, the new run decides its end', { fileId: entry.fileId });

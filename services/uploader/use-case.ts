@@ -10,6 +10,11 @@
  * one `deadlineAt` for all its attempts and back-off waits together. Before it, the run
  * stops, hands the file back with a note (the recovery sweep re-drives it and counts
  * that), and returns `deadline` — rather than being killed with no outcome recorded.
+ *
+ * A final failure that is retryable (decide's `retryable`) is scheduled for an
+ * automatic re-drive while the file has some left (`autoRetry`, the ledger's
+ * `autoRetries`): the ledger's `nextAttemptAt` and FileUploadFailed's say when the
+ * recovery sweep publishes the request again. Permanent failures never get one.
  */
 import { randomUUID } from 'node:crypto';
 import type { TokenSealer } from '../../shared/crypto/token-seal';
@@ -29,7 +34,7 @@ import { LedgerRefusedError, type LedgerEntry, type UploadLedger } from '../../s
 import { ledgerGroupKey } from '../../shared/ledger-group';
 import { DownloadNetworkError, type DownloadTokenSource, type ZoomDownloader } from '../../shared/ports/zoom-client';
 import { sleep } from '../../shared/retry';
-import { codeOf, decide, describeError, rootCause, type AttemptHistory, type PolicyOptions } from './failure-policy';
+import { codeOf, decide, describeError, nextAutoRetryAt, rootCause, type AttemptHistory, type AutoRetryPolicy, type PolicyOptions } from './failure-policy';
 import { transferOnce, type TransferResult } from './transfer';
 
 export interface UploaderDeps {
@@ -46,6 +51,8 @@ export interface UploaderDeps {
   instanceId: string;
   leaseMs: number;
   policy: PolicyOptions;
+  /** Automatic re-drive of retryable failures (AUTO_RETRY_*); absent: none, failed files wait for `retry`. */
+  autoRetry?: AutoRetryPolicy;
   /** Give up an attempt that takes longer than this (a slow drip). */
   transferTimeoutMs: number;
   /**
@@ -63,7 +70,8 @@ export type UploadOutcome =
   | { outcome: 'uploaded'; result: TransferResult; attempts: number }
   | { outcome: 'duplicate'; entry: LedgerEntry }
   | { outcome: 'in_progress_elsewhere'; entry: LedgerEntry }
-  | { outcome: 'failed'; code: FailureCode; retryable: boolean; attempts: number }
+  /** `nextAttemptAt` (epoch ms): when the recovery sweep re-drives it by itself; absent, it waits for `retry`. */
+  | { outcome: 'failed'; code: FailureCode; retryable: boolean; attempts: number; nextAttemptAt?: number }
   | { outcome: 'released' }
   /** Stopped before the run's deadline; the file was handed back with a note for the recovery sweep. */
   | { outcome: 'deadline'; attempts: number }
@@ -108,7 +116,7 @@ export async function uploadFile(event: ParsedEvent<typeof DetailType.FileUpload
 
   const lease = keepLease(deps, request.file.fileId, owner);
   try {
-    return await transferWithRetries(event, deps, owner, groupKey, lease.signal, log);
+    return await transferWithRetries(event, deps, owner, groupKey, lease.signal, log, claim.entry.autoRetries);
   } finally {
     lease.stop();
   }
@@ -121,6 +129,8 @@ async function transferWithRetries(
   groupKey: string,
   leaseSignal: AbortSignal,
   log: Record<string, unknown>,
+  /** Automatic re-drives the file has had so far (the claimed entry's). */
+  autoRetries: number,
 ): Promise<UploadOutcome> {
   const request = event.detail;
   const fileId = request.file.fileId;
@@ -180,9 +190,14 @@ async function transferWithRetries(
       const decision = decide(error, history, deps.policy);
       deps.logger.warn('transfer attempt failed', { ...log, attempt: history.attempts, code, reason: describeError(error), decision: decision.action });
       if (decision.action === 'fail') {
-        await publishOrRelease(deps, fileId, owner, fileUploadFailed(event, decision, history.attempts));
-        await deps.ledger.fail(fileId, owner, { code: decision.code, message: decision.reason, retryable: decision.retryable }, deps.now());
-        return { outcome: 'failed', code: decision.code, retryable: decision.retryable, attempts: history.attempts };
+        const failedAt = deps.now();
+        const nextAttemptAt = nextAutoRetryAt(deps.autoRetry, { retryable: decision.retryable, autoRetries }, failedAt);
+        await publishOrRelease(deps, fileId, owner, fileUploadFailed(event, decision, history.attempts, nextAttemptAt));
+        await deps.ledger.fail(fileId, owner, { code: decision.code, message: decision.reason, retryable: decision.retryable }, failedAt, { nextAttemptAt });
+        if (nextAttemptAt !== undefined) {
+          deps.logger.info('retryable failure: the recovery sweep re-drives it by itself', { ...log, code: decision.code, autoRetries, nextAttemptAt: new Date(nextAttemptAt).toISOString() });
+        }
+        return { outcome: 'failed', code: decision.code, retryable: decision.retryable, attempts: history.attempts, ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}) };
       }
       freshOAuth ||= decision.freshOAuthToken;
       // A wait that would end past the deadline leaves no time for another attempt: stop now.
@@ -313,6 +328,7 @@ function fileUploadFailed(
   event: ParsedEvent<typeof DetailType.FileUploadRequested>,
   decision: { code: FailureCode; reason: string; retryable: boolean },
   attempts: number,
+  nextAttemptAt?: number,
 ): DomainEvent {
   const request = event.detail;
   return {
@@ -327,6 +343,7 @@ function fileUploadFailed(
       reason: decision.reason,
       retryable: decision.retryable,
       attempts,
+      ...(nextAttemptAt !== undefined ? { nextAttemptAt: new Date(nextAttemptAt).toISOString() } : {}),
     },
   };
 }

@@ -47,6 +47,7 @@ export function createUploaderDeps(wiring: UploaderWiring): UploaderDeps {
     instanceId: randomUUID().slice(0, 8),
     leaseMs: settings.leaseMs,
     policy: { maxAttempts: settings.maxAttempts, backoff: { baseMs: 1_000, maxMs: 30_000 }, maxRetryAfterMs: 120_000 },
+    autoRetry: settings.autoRetry,
     transferTimeoutMs: settings.transferTimeoutMs,
     shutdown: wiring.shutdown,
   };

@@ -7,7 +7,8 @@
  * Table: partition key `pk` only. File entries are `file#<fileId>`; group
  * announcements are separate items `announce#<groupKey>`. Two GSIs: byGroup
  * (keys only; listGroup re-reads the items consistently) and byState (sort key =
- * updatedAt; restart recovery and `retry --failed`). The CDK stack mirrors
+ * updatedAt; restart recovery, `retry --failed`, and the failed entries due for an
+ * automatic re-drive, filtered on nextAttemptAt). The CDK stack mirrors
  * `ledgerTableDefinition` and the key names exported here.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -31,6 +32,7 @@ import {
   LedgerStoreError,
   type CheckpointPart,
   type ClaimResult,
+  type FailOptions,
   type LedgerEntry,
   type LedgerError,
   type LedgerResult,
@@ -155,6 +157,7 @@ export class DynamoDbUploadLedger implements UploadLedger {
       attempts: 0,
       duplicates: 0,
       redrives: 0,
+      autoRetries: 0,
       createdAt: input.now,
       updatedAt: input.now,
     };
@@ -185,7 +188,7 @@ export class DynamoDbUploadLedger implements UploadLedger {
       const claimed = await this.update('claim', fileId, {
         UpdateExpression:
           'SET #state = :uploading, #leaseOwner = :owner, #leaseExpiresAt = :expires, #updatedAt = :now, ' +
-          '#statePk = :statePk, #stateSk = :now ADD #attempts :one REMOVE #interruptedAt',
+          '#statePk = :statePk, #stateSk = :now ADD #attempts :one REMOVE #interruptedAt, #nextAttemptAt',
         ConditionExpression:
           'attribute_exists(#pk) AND (#state IN (:requested, :failed) OR (#state = :uploading AND #leaseExpiresAt <= :now))',
         ExpressionAttributeValues: {
@@ -239,19 +242,20 @@ export class DynamoDbUploadLedger implements UploadLedger {
       fileId,
       owner,
       now,
-      'SET #state = :uploaded, #result = :result, #statePk = :statePk REMOVE #leaseOwner, #leaseExpiresAt, #checkpoint',
+      'SET #state = :uploaded, #result = :result, #statePk = :statePk REMOVE #leaseOwner, #leaseExpiresAt, #checkpoint, #nextAttemptAt',
       { ':uploaded': 'uploaded', ':result': result, ':statePk': statePk('uploaded') },
     );
   }
 
-  async fail(fileId: string, owner: string, error: LedgerError, now: number): Promise<boolean> {
+  async fail(fileId: string, owner: string, error: LedgerError, now: number, options: FailOptions = {}): Promise<boolean> {
+    const next = nextAttemptUpdate(options);
     return this.ownerUpdate(
       'fail',
       fileId,
       owner,
       now,
-      'SET #state = :failed, #lastError = :error, #statePk = :statePk REMOVE #leaseOwner, #leaseExpiresAt',
-      { ':failed': 'failed', ':error': error, ':statePk': statePk('failed') },
+      `SET #state = :failed, #lastError = :error, #statePk = :statePk${next.set} REMOVE #leaseOwner, #leaseExpiresAt${next.remove}`,
+      { ':failed': 'failed', ':error': error, ':statePk': statePk('failed'), ...next.values },
     );
   }
 
@@ -292,15 +296,48 @@ export class DynamoDbUploadLedger implements UploadLedger {
     return updated !== undefined;
   }
 
-  async failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number): Promise<boolean> {
+  async failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number, options: FailOptions = {}): Promise<boolean> {
+    const next = nextAttemptUpdate(options);
     const updated = await this.update(
       'failAbandoned',
       seen.fileId,
       {
         UpdateExpression:
-          'SET #state = :failed, #statePk = :statePk, #lastError = :error, #updatedAt = :now, #stateSk = :now ' +
-          'REMOVE #leaseOwner, #leaseExpiresAt, #interruptedAt',
-        ...asSeenAndAbandoned(seen, now, { ':failed': 'failed', ':statePk': statePk('failed'), ':error': error }),
+          `SET #state = :failed, #statePk = :statePk, #lastError = :error, #updatedAt = :now, #stateSk = :now${next.set} ` +
+          `REMOVE #leaseOwner, #leaseExpiresAt, #interruptedAt${next.remove}`,
+        ...asSeenAndAbandoned(seen, now, { ':failed': 'failed', ':statePk': statePk('failed'), ':error': error, ...next.values }),
+      },
+      'NONE',
+    );
+    return updated !== undefined;
+  }
+
+  async noteAutoRetry(seen: RecoverySnapshot, now: number): Promise<boolean> {
+    // Items written before the counters existed lack them: the unchanged-since check accepts that as 0.
+    const redrives = seen.redrives === 0 ? '(attribute_not_exists(#redrives) OR #redrives = :seenRedrives)' : '#redrives = :seenRedrives';
+    const autoRetries = seen.autoRetries === 0 ? '(attribute_not_exists(#autoRetries) OR #autoRetries = :seenAutoRetries)' : '#autoRetries = :seenAutoRetries';
+    const updated = await this.update(
+      'noteAutoRetry',
+      seen.fileId,
+      {
+        UpdateExpression:
+          'SET #state = :requested, #statePk = :statePk, #updatedAt = :now, #stateSk = :now ' +
+          'ADD #autoRetries :one REMOVE #nextAttemptAt, #leaseOwner, #leaseExpiresAt, #interruptedAt',
+        ConditionExpression:
+          `#state = :failed AND #state = :seenState AND #attempts = :seenAttempts AND ${redrives} AND ${autoRetries} ` +
+          'AND #updatedAt = :seenUpdatedAt AND #nextAttemptAt <= :now',
+        ExpressionAttributeValues: {
+          ':requested': 'requested',
+          ':failed': 'failed',
+          ':statePk': statePk('requested'),
+          ':now': now,
+          ':one': 1,
+          ':seenState': seen.state,
+          ':seenAttempts': seen.attempts,
+          ':seenRedrives': seen.redrives,
+          ':seenAutoRetries': seen.autoRetries,
+          ':seenUpdatedAt': seen.updatedAt,
+        },
       },
       'NONE',
     );
@@ -380,6 +417,26 @@ export class DynamoDbUploadLedger implements UploadLedger {
       limit,
     );
     return items.map(toEntry).sort((a, b) => (a.leaseExpiresAt ?? 0) - (b.leaseExpiresAt ?? 0));
+  }
+
+  async listDueRetries(now: number, limit?: number): Promise<LedgerEntry[]> {
+    const K = LEDGER_KEYS;
+    // The failed partition, filtered: every failed item is read (and paid for), only the due ones returned.
+    const items = await this.queryAll(
+      'listDueRetries',
+      {
+        TableName: this.tableName,
+        IndexName: K.stateIndex,
+        KeyConditionExpression: '#statePk = :statePk',
+        FilterExpression: '#nextAttemptAt <= :now',
+        ExpressionAttributeNames: { '#statePk': K.statePartitionKey, '#nextAttemptAt': 'nextAttemptAt' },
+        ExpressionAttributeValues: { ':statePk': statePk('failed'), ':now': now },
+      },
+      limit,
+    );
+    return items
+      .map(toEntry)
+      .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : 0));
   }
 
   /** An owner operation: SET updatedAt (and the index sort key) plus `expression`, if the caller holds the lease. */
@@ -523,7 +580,9 @@ function toEntry(item: Record<string, unknown>): LedgerEntry {
     attempts: stored.attempts ?? 0,
     duplicates: stored.duplicates ?? 0,
     redrives: stored.redrives ?? 0,
+    autoRetries: stored.autoRetries ?? 0,
     interruptedAt: stored.interruptedAt,
+    nextAttemptAt: stored.nextAttemptAt,
     leaseOwner: stored.leaseOwner,
     leaseExpiresAt: stored.leaseExpiresAt,
     lastError: stored.lastError,
@@ -581,6 +640,13 @@ export function decodeCheckpointParts(bytes: Uint8Array): CheckpointPart[] {
     throw new LedgerStoreError('stored checkpoint parts are in an unknown format', false);
   }
   return columns.n.map((partNumber, i) => ({ partNumber, size: columns.s[i]!, etag: columns.e[i]! }));
+}
+
+/** The parts of a failure's UpdateExpression that set `nextAttemptAt`, or remove an earlier one. */
+function nextAttemptUpdate(options: FailOptions): { set: string; remove: string; values: Record<string, unknown> } {
+  return options.nextAttemptAt === undefined
+    ? { set: '', remove: ', #nextAttemptAt', values: {} }
+    : { set: ', #nextAttemptAt = :nextAttemptAt', remove: '', values: { ':nextAttemptAt': options.nextAttemptAt } };
 }
 
 function isConditionFailure(error: unknown): boolean {

@@ -11,6 +11,7 @@ import {
   LedgerRefusedError,
   LedgerStoreError,
   type ClaimResult,
+  type FailOptions,
   type LedgerEntry,
   type LedgerError,
   type LedgerResult,
@@ -46,6 +47,8 @@ interface Row {
   duplicates: number;
   redrives: number;
   interrupted_at: number | null;
+  auto_retries: number;
+  next_attempt_at: number | null;
   lease_owner: string | null;
   lease_expires_at: number | null;
   last_error: string | null;
@@ -70,6 +73,8 @@ CREATE TABLE IF NOT EXISTS ${SQLITE_LEDGER_TABLE} (
   duplicates INTEGER NOT NULL DEFAULT 0,
   redrives INTEGER NOT NULL DEFAULT 0,
   interrupted_at INTEGER,
+  auto_retries INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
   lease_owner TEXT,
   lease_expires_at INTEGER,
   last_error TEXT,
@@ -95,13 +100,24 @@ CREATE TABLE IF NOT EXISTS ${SQLITE_ANNOUNCEMENT_TABLE} (
 const ADDED_COLUMNS: Record<string, string> = {
   redrives: 'INTEGER NOT NULL DEFAULT 0',
   interrupted_at: 'INTEGER',
+  auto_retries: 'INTEGER NOT NULL DEFAULT 0',
+  next_attempt_at: 'INTEGER',
 };
+
+/** Indexes on added columns: created once the columns exist (after addMissingColumns). */
+const ADDED_INDEXES = `
+CREATE INDEX IF NOT EXISTS ${SQLITE_LEDGER_TABLE}_due ON ${SQLITE_LEDGER_TABLE} (next_attempt_at)
+  WHERE state = 'failed' AND next_attempt_at IS NOT NULL;
+`;
 
 const T = SQLITE_LEDGER_TABLE;
 const HELD_BY_OWNER = `file_id = @fileId AND state = 'uploading' AND lease_owner = @owner`;
 /** The recovery sweep's condition: unchanged since it read the entry, and still abandoned. */
 const AS_SEEN_AND_ABANDONED = `file_id = @fileId AND state = @state AND attempts = @attempts AND redrives = @redrives
         AND updated_at = @updatedAt AND (state = 'requested' OR (state = 'uploading' AND lease_expires_at <= @now))`;
+/** noteAutoRetry's condition: unchanged since the sweep read it, failed, and due. */
+const AS_SEEN_AND_DUE = `file_id = @fileId AND state = 'failed' AND state = @state AND attempts = @attempts AND redrives = @redrives
+        AND auto_retries = @autoRetries AND updated_at = @updatedAt AND next_attempt_at <= @now`;
 
 export class SqliteUploadLedger implements UploadLedger {
   private readonly db: Database.Database;
@@ -125,6 +141,7 @@ export class SqliteUploadLedger implements UploadLedger {
       }
       this.db.exec(SCHEMA);
       addMissingColumns(this.db);
+      this.db.exec(ADDED_INDEXES);
       this.statements = prepareStatements(this.db);
     } catch (error) {
       throw toStoreError('open the ledger database', error);
@@ -191,8 +208,8 @@ export class SqliteUploadLedger implements UploadLedger {
     return this.changed('complete', this.statements.complete, { fileId, owner, result: JSON.stringify(result), now });
   }
 
-  async fail(fileId: string, owner: string, error: LedgerError, now: number): Promise<boolean> {
-    return this.changed('fail', this.statements.fail, { fileId, owner, error: JSON.stringify(error), now });
+  async fail(fileId: string, owner: string, error: LedgerError, now: number, options: FailOptions = {}): Promise<boolean> {
+    return this.changed('fail', this.statements.fail, { fileId, owner, error: JSON.stringify(error), now, next: options.nextAttemptAt ?? null });
   }
 
   async release(fileId: string, owner: string, now: number, interruption?: LedgerError): Promise<boolean> {
@@ -204,8 +221,17 @@ export class SqliteUploadLedger implements UploadLedger {
     return this.changed('noteRedrive', this.statements.noteRedrive, { ...snapshotParams(seen), now, add: counted ? 1 : 0 });
   }
 
-  async failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number): Promise<boolean> {
-    return this.changed('failAbandoned', this.statements.failAbandoned, { ...snapshotParams(seen), now, error: JSON.stringify(error) });
+  async failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number, options: FailOptions = {}): Promise<boolean> {
+    return this.changed('failAbandoned', this.statements.failAbandoned, {
+      ...snapshotParams(seen),
+      now,
+      error: JSON.stringify(error),
+      next: options.nextAttemptAt ?? null,
+    });
+  }
+
+  async noteAutoRetry(seen: RecoverySnapshot, now: number): Promise<boolean> {
+    return this.changed('noteAutoRetry', this.statements.noteAutoRetry, { ...snapshotParams(seen), autoRetries: seen.autoRetries, now });
   }
 
   async get(fileId: string): Promise<LedgerEntry | undefined> {
@@ -238,6 +264,10 @@ export class SqliteUploadLedger implements UploadLedger {
     );
   }
 
+  async listDueRetries(now: number, limit?: number): Promise<LedgerEntry[]> {
+    return this.run('listDueRetries', () => (this.statements.listDue.all({ now, limit: limitOf(limit) }) as Row[]).map(toEntry));
+  }
+
   private read(fileId: string): LedgerEntry | undefined {
     const row = this.statements.get.get({ fileId }) as Row | undefined;
     return row ? toEntry(row) : undefined;
@@ -268,7 +298,7 @@ function prepareStatements(db: Database.Database) {
     get: db.prepare(`SELECT * FROM ${T} WHERE file_id = @fileId`),
     claim: db.prepare(`
       UPDATE ${T} SET state = 'uploading', lease_owner = @owner, lease_expires_at = @expires,
-                      attempts = attempts + 1, interrupted_at = NULL, updated_at = @now
+                      attempts = attempts + 1, interrupted_at = NULL, next_attempt_at = NULL, updated_at = @now
       WHERE file_id = @fileId
         AND (state IN ('requested', 'failed') OR (state = 'uploading' AND lease_expires_at <= @now))
       RETURNING *`),
@@ -278,11 +308,11 @@ function prepareStatements(db: Database.Database) {
     checkpoint: db.prepare(`UPDATE ${T} SET checkpoint = @checkpoint, updated_at = @now WHERE ${HELD_BY_OWNER}`),
     complete: db.prepare(`
       UPDATE ${T} SET state = 'uploaded', result = @result, lease_owner = NULL, lease_expires_at = NULL,
-                      checkpoint = NULL, updated_at = @now
+                      checkpoint = NULL, next_attempt_at = NULL, updated_at = @now
       WHERE ${HELD_BY_OWNER}`),
     fail: db.prepare(`
       UPDATE ${T} SET state = 'failed', last_error = @error, lease_owner = NULL, lease_expires_at = NULL,
-                      updated_at = @now
+                      next_attempt_at = @next, updated_at = @now
       WHERE ${HELD_BY_OWNER}`),
     release: db.prepare(`
       UPDATE ${T} SET state = 'requested', lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
@@ -297,8 +327,12 @@ function prepareStatements(db: Database.Database) {
       WHERE ${AS_SEEN_AND_ABANDONED}`),
     failAbandoned: db.prepare(`
       UPDATE ${T} SET state = 'failed', last_error = @error, lease_owner = NULL, lease_expires_at = NULL,
-                      interrupted_at = NULL, updated_at = @now
+                      interrupted_at = NULL, next_attempt_at = @next, updated_at = @now
       WHERE ${AS_SEEN_AND_ABANDONED}`),
+    noteAutoRetry: db.prepare(`
+      UPDATE ${T} SET state = 'requested', auto_retries = auto_retries + 1, next_attempt_at = NULL, lease_owner = NULL,
+                      lease_expires_at = NULL, interrupted_at = NULL, updated_at = @now
+      WHERE ${AS_SEEN_AND_DUE}`),
     listGroup: db.prepare(`SELECT * FROM ${T} WHERE group_key = @groupKey ORDER BY file_id`),
     announce: db.prepare(`
       INSERT INTO ${SQLITE_ANNOUNCEMENT_TABLE} (group_key, announced_at) VALUES (@groupKey, @now)
@@ -309,6 +343,9 @@ function prepareStatements(db: Database.Database) {
     listExpired: db.prepare(`
       SELECT * FROM ${T} WHERE state = 'uploading' AND lease_expires_at <= @now
       ORDER BY lease_expires_at, file_id LIMIT @limit`),
+    listDue: db.prepare(`
+      SELECT * FROM ${T} WHERE state = 'failed' AND next_attempt_at <= @now
+      ORDER BY next_attempt_at, file_id LIMIT @limit`),
   };
 }
 
@@ -327,6 +364,7 @@ function toEntry(row: Row): LedgerEntry {
     attempts: row.attempts,
     duplicates: row.duplicates,
     redrives: row.redrives,
+    autoRetries: row.auto_retries,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -335,6 +373,7 @@ function toEntry(row: Row): LedgerEntry {
   if (row.expected_size !== null) entry.expectedSize = row.expected_size;
   if (row.request !== null) entry.request = JSON.parse(row.request) as LedgerEntry['request'];
   if (row.interrupted_at !== null) entry.interruptedAt = row.interrupted_at;
+  if (row.next_attempt_at !== null) entry.nextAttemptAt = row.next_attempt_at;
   if (row.lease_owner !== null) entry.leaseOwner = row.lease_owner;
   if (row.lease_expires_at !== null) entry.leaseExpiresAt = row.lease_expires_at;
   if (row.last_error !== null) entry.lastError = JSON.parse(row.last_error) as LedgerError;

@@ -4,6 +4,12 @@
  * | failed. Every state change is a single-item conditional write, so the ledger runs
  * on DynamoDB without transactions and on SQLite alike.
  *
+ * Automatic re-drive: a retryable failure may carry `nextAttemptAt`; the recovery
+ * sweep lists the failed entries that are due (listDueRetries), marks each with
+ * noteAutoRetry (→ requested, `autoRetries` + 1) and publishes its request again. The
+ * uploader sets `nextAttemptAt` only while `autoRetries` is under the limit
+ * (AUTO_RETRY_MAX_ATTEMPTS), so the number of automatic re-drives is bounded.
+ *
  * Leases: `claim` hands the file to one owner until `leaseExpiresAt`. An owner keeps
  * the file until it finishes, gives it back, or someone else claims it after the
  * lease expired; from then on its renew/checkpoint/complete/fail/release answer
@@ -21,8 +27,9 @@
  *   largest entry is a request of MAX_LEDGER_REQUEST_BYTES (16 KB; the adapters
  *   check it with storableRequest, shared/adapters/ledger-rules.ts) + a checkpoint of
  *   at most MAX_CHECKPOINT_BYTES (300 KB: S3's 10,000 parts, compressed) + the other
- *   fields (ids, an archive key of ≤ 1 KB twice, the result, the last error: a few KB),
- *   about 325 KB, which leaves room under 400 KB. The request limit is what keeps
+ *   fields (ids, an archive key of ≤ 1 KB twice, the result, the last error: a few KB;
+ *   counters and times such as `autoRetries` and `nextAttemptAt` are numbers of a few
+ *   bytes each), about 325 KB, which leaves room under 400 KB. The request limit is what keeps
  *   the checkpoint, which grows during the transfer, from being refused mid-upload.
  * - SQLite stores the request and the checkpoint as TEXT, up to SQLITE_MAX_LENGTH
  *   (1,000,000,000 bytes in better-sqlite3's build) per value and per row: no real
@@ -103,6 +110,18 @@ export interface LedgerEntry {
    * entry is an interrupted run (counted), not a hand-back at shutdown (not counted).
    */
   interruptedAt?: number;
+  /**
+   * Automatic re-drives of retryable failures so far (noteAutoRetry); bounded by
+   * AUTO_RETRY_MAX_ATTEMPTS. Never reset: a manual `retry` or a success leaves it as history.
+   */
+  autoRetries: number;
+  /**
+   * Only on a failed entry: when the recovery sweep re-drives it by itself (epoch ms).
+   * Set by `fail` / `failAbandoned` for a retryable failure while automatic re-drives
+   * are left; absent, the file waits for a person (`retry`). Cleared by claim, complete,
+   * noteAutoRetry, and by a later `fail` without one.
+   */
+  nextAttemptAt?: number;
   leaseOwner?: string;
   leaseExpiresAt?: number;
   /** The most recent failure; kept after a later success as history. */
@@ -133,7 +152,13 @@ export type ClaimResult =
  * What the recovery sweep read of an entry; its writes apply only if the entry is
  * still exactly so (nobody claimed, released, renewed or re-drove it in between).
  */
-export type RecoverySnapshot = Pick<LedgerEntry, 'fileId' | 'state' | 'attempts' | 'redrives' | 'updatedAt'>;
+export type RecoverySnapshot = Pick<LedgerEntry, 'fileId' | 'state' | 'attempts' | 'redrives' | 'autoRetries' | 'updatedAt'>;
+
+/** How a failure is recorded, besides its error. */
+export interface FailOptions {
+  /** When the recovery sweep re-drives the file by itself (epoch ms); absent: it waits for `retry`. */
+  nextAttemptAt?: number;
+}
 
 export interface ListOptions {
   /** Only entries with `updatedAt >= updatedSince`. */
@@ -146,17 +171,23 @@ export interface UploadLedger {
   register(input: RegisterInput): Promise<LedgerEntry>;
   /**
    * Claims the file when it is requested or failed, or uploading with a lease that
-   * expired (`leaseExpiresAt <= now`). Throws LedgerEntryNotFoundError if never registered.
+   * expired (`leaseExpiresAt <= now`); clears `nextAttemptAt` (a failed file claimed by
+   * a manual `retry` is no longer due). `entry.autoRetries` tells the uploader how many
+   * automatic re-drives the file has had. Throws LedgerEntryNotFoundError if never registered.
    */
   claim(fileId: string, owner: string, leaseMs: number, now: number): Promise<ClaimResult>;
   /** Extends the caller's lease to `now + leaseMs`; false if the lease was lost. */
   renew(fileId: string, owner: string, leaseMs: number, now: number): Promise<boolean>;
   /** Records transfer progress (null clears it, e.g. when the archive dropped the upload id); false if the lease was lost. */
   checkpoint(fileId: string, owner: string, checkpoint: TransferCheckpoint | null, now: number): Promise<boolean>;
-  /** uploading(owner) → uploaded; clears lease and checkpoint. False if the lease was lost: then nothing was recorded. */
+  /** uploading(owner) → uploaded; clears lease, checkpoint and `nextAttemptAt`. False if the lease was lost: then nothing was recorded. */
   complete(fileId: string, owner: string, result: LedgerResult, now: number): Promise<boolean>;
-  /** uploading(owner) → failed with `error`; clears the lease, keeps the checkpoint for a re-drive. */
-  fail(fileId: string, owner: string, error: LedgerError, now: number): Promise<boolean>;
+  /**
+   * uploading(owner) → failed with `error`; clears the lease, keeps the checkpoint for a
+   * re-drive. `options.nextAttemptAt` (a retryable failure with automatic re-drives
+   * left) makes it due for the recovery sweep then; without it any earlier one is cleared.
+   */
+  fail(fileId: string, owner: string, error: LedgerError, now: number, options?: FailOptions): Promise<boolean>;
   /**
    * uploading(owner) → requested; keeps the checkpoint. Without `interruption` a plain
    * hand-back (graceful shutdown). With it, a run stopping at its invocation deadline:
@@ -177,9 +208,20 @@ export interface UploadLedger {
   /**
    * The recovery sweep giving up on an abandoned entry (re-driven too often): if it is
    * still as `seen` (and, if uploading, its lease expired), → failed with `error`; the
-   * lease and `interruptedAt` are cleared, the checkpoint kept. False when it changed.
+   * lease and `interruptedAt` are cleared, the checkpoint kept, `nextAttemptAt` set as
+   * for `fail`. False when it changed.
    */
-  failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number): Promise<boolean>;
+  failAbandoned(seen: RecoverySnapshot, error: LedgerError, now: number, options?: FailOptions): Promise<boolean>;
+  /**
+   * The recovery sweep's mark before it re-drives a due retryable failure (listDueRetries).
+   * If the entry is still as `seen` (state failed, same attempts, redrives, autoRetries
+   * and updatedAt) and still due (`nextAttemptAt <= now`): → requested, `autoRetries` + 1,
+   * `nextAttemptAt` cleared, `updatedAt` = now; the checkpoint and `lastError` kept. The
+   * re-published request then claims it like any requested entry. False when the entry
+   * changed (a `retry`, another sweep): do not re-drive. One conditional write, so two
+   * sweeps never both re-drive it.
+   */
+  noteAutoRetry(seen: RecoverySnapshot, now: number): Promise<boolean>;
   /** The current entry, read consistently. */
   get(fileId: string): Promise<LedgerEntry | undefined>;
   /**
@@ -195,6 +237,12 @@ export interface UploadLedger {
   listByState(state: LedgerState, options?: ListOptions): Promise<LedgerEntry[]>;
   /** Uploading entries whose lease expired (`leaseExpiresAt <= now`): crashed attempts to take over. */
   listExpiredLeases(now: number, limit?: number): Promise<LedgerEntry[]>;
+  /**
+   * Failed entries due for an automatic re-drive (`nextAttemptAt <= now`), earliest
+   * first. On DynamoDB: the byState index's failed partition, filtered (no Scan; every
+   * failed item is read, so with `limit` it keeps the first due ones in update order).
+   */
+  listDueRetries(now: number, limit?: number): Promise<LedgerEntry[]>;
 }
 
 /** The ledger's store failed (driver, network, throttling); `retryable` says whether trying again can help. */

@@ -210,6 +210,40 @@ describe('DynamoDbUploadLedger', () => {
     expect(await ledger.get('old')).toMatchObject({ state: 'requested', redrives: 1, updatedAt: T0 + 10 });
   });
 
+  it('reads an item written before the automatic re-drive counter existed as 0, and re-drives it when due', async () => {
+    const { ledger, tableName } = await freshLedger();
+    await dynalite.client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: {
+          pk: { S: 'file#old' },
+          fileId: { S: 'old' },
+          recordingId: { S: 'rec' },
+          groupKey: { S: 'rec#0' },
+          archiveKey: { S: 'k/old' },
+          state: { S: 'failed' },
+          attempts: { N: '1' },
+          duplicates: { N: '0' },
+          nextAttemptAt: { N: String(T0 + 5) },
+          createdAt: { N: String(T0) },
+          updatedAt: { N: String(T0) },
+          groupPk: { S: 'group#rec#0' },
+          groupSk: { S: 'old' },
+          statePk: { S: 'state#failed' },
+          stateSk: { N: String(T0) },
+        },
+      }),
+    );
+    const [seen] = await ledger.listDueRetries(T0 + 5);
+    expect(seen).toMatchObject({ fileId: 'old', autoRetries: 0, redrives: 0, nextAttemptAt: T0 + 5 });
+
+    expect(await ledger.noteAutoRetry(seen!, T0 + 10)).toBe(true);
+
+    const entry = await ledger.get('old');
+    expect(entry).toMatchObject({ state: 'requested', autoRetries: 1, updatedAt: T0 + 10 });
+    expect(entry?.nextAttemptAt).toBeUndefined();
+  });
+
   describe('errors', () => {
     it('reports a missing table as a non-retryable LedgerStoreError', async () => {
       const ledger = new DynamoDbUploadLedger({ client: dynalite.client, tableName: 'no-such-table' });

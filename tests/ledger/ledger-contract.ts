@@ -132,6 +132,7 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
           attempts: 0,
           duplicates: 0,
           redrives: 0,
+          autoRetries: 0,
           createdAt: T0,
           updatedAt: T0,
         });
@@ -568,6 +569,135 @@ export function describeLedgerContract(name: string, factory: () => Promise<Ledg
         expect(await ledger.noteRedrive(seen, true, AFTER)).toBe(false);
         expect(await ledger.failAbandoned(seen, { code: 'deadline', message: 'x', retryable: true }, AFTER)).toBe(false);
         expect((await ledger.get('f1'))?.state).toBe('uploaded');
+      });
+    });
+
+    describe('automatic re-drive: nextAttemptAt, listDueRetries, noteAutoRetry', () => {
+      const transient = { code: 'download_failed', message: 'Zoom answered 503', retryable: true };
+      /** Claimed at T0 and failed at T0 + 10, due at `nextAttemptAt` (none when undefined). */
+      async function failedRun(fileId: string, nextAttemptAt: number | undefined, error = transient): Promise<LedgerEntry> {
+        if (!(await ledger.get(fileId))) await ledger.register(registration(fileId));
+        await ledger.claim(fileId, `run-${fileId}`, LEASE, T0);
+        expect(await ledger.fail(fileId, `run-${fileId}`, error, T0 + 10, { nextAttemptAt })).toBe(true);
+        return (await ledger.get(fileId))!;
+      }
+
+      it('records nextAttemptAt with a failure, and a failure without one records none', async () => {
+        const due = await failedRun('f1', T0 + 5_000);
+        const waiting = await failedRun('f2', undefined);
+
+        expect(due).toMatchObject({ state: 'failed', lastError: transient, nextAttemptAt: T0 + 5_000, autoRetries: 0, updatedAt: T0 + 10 });
+        expect(waiting.state).toBe('failed');
+        expect(waiting.nextAttemptAt).toBeUndefined();
+        expect((await ledger.listByState('failed')).find((e) => e.fileId === 'f1')?.nextAttemptAt).toBe(T0 + 5_000);
+      });
+
+      it('lists failed entries whose nextAttemptAt has come, earliest first, and nothing else', async () => {
+        await failedRun('late', T0 + 9_000);
+        await failedRun('early', T0 + 2_000);
+        await failedRun('exact', T0 + 5_000);
+        await failedRun('permanent', undefined, { code: 'not_found', message: '404', retryable: false });
+        await ledger.register(registration('waiting'));
+        await ledger.register(registration('done'));
+        await ledger.claim('done', 'd', LEASE, T0);
+        await ledger.complete('done', 'd', resultFor('done'), T0 + 1);
+
+        expect(await ledger.listDueRetries(T0 + 1_999)).toEqual([]);
+        expect((await ledger.listDueRetries(T0 + 5_000)).map((e) => e.fileId)).toEqual(['early', 'exact']);
+        const all = await ledger.listDueRetries(T0 + 60_000);
+        expect(all.map((e) => e.fileId)).toEqual(['early', 'exact', 'late']);
+        expect(all[0]).toEqual(await ledger.get('early'));
+        expect(await ledger.listDueRetries(T0 + 60_000, 2)).toHaveLength(2);
+      });
+
+      it('noteAutoRetry hands a due entry back as requested, counts it, clears nextAttemptAt, keeps checkpoint and error', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'a', LEASE, T0);
+        await ledger.checkpoint('f1', 'a', checkpointWith(2), T0 + 5);
+        await ledger.fail('f1', 'a', transient, T0 + 10, { nextAttemptAt: T0 + 1_000 });
+        const [seen] = await ledger.listDueRetries(T0 + 1_000);
+
+        expect(await ledger.noteAutoRetry(seen!, T0 + 1_000)).toBe(true);
+
+        const entry = await ledger.get('f1');
+        expect(entry).toMatchObject({ state: 'requested', autoRetries: 1, attempts: 1, redrives: 0, updatedAt: T0 + 1_000, lastError: transient, checkpoint: checkpointWith(2) });
+        expect(entry?.nextAttemptAt).toBeUndefined();
+        expect(await ledger.listDueRetries(T0 + 60_000)).toEqual([]);
+        expect((await ledger.listByState('requested')).map((e) => e.fileId)).toEqual(['f1']);
+        // The re-published request claims it like any requested entry, and sees the count.
+        const claim = await ledger.claim('f1', 'b', LEASE, T0 + 1_001);
+        expect(claim).toMatchObject({ outcome: 'claimed', entry: { autoRetries: 1, attempts: 2, checkpoint: checkpointWith(2) } });
+      });
+
+      it('noteAutoRetry refuses an entry not yet due, changed since it was read, or never scheduled', async () => {
+        const seen = await failedRun('f1', T0 + 1_000);
+        const permanent = await failedRun('f2', undefined);
+
+        expect(await ledger.noteAutoRetry(seen, T0 + 999)).toBe(false);
+        expect(await ledger.noteAutoRetry(permanent, T0 + 60_000)).toBe(false);
+        // A person's `retry` claimed and failed it again in between: what the sweep read is stale.
+        await ledger.claim('f1', 'manual', LEASE, T0 + 500);
+        await ledger.fail('f1', 'manual', transient, T0 + 600, { nextAttemptAt: T0 + 700 });
+        expect(await ledger.noteAutoRetry(seen, T0 + 1_000)).toBe(false);
+
+        expect(await ledger.get('f1')).toMatchObject({ state: 'failed', autoRetries: 0, attempts: 2, nextAttemptAt: T0 + 700 });
+        expect(await ledger.get('f2')).toMatchObject({ state: 'failed', autoRetries: 0 });
+      });
+
+      it('noteAutoRetry applies once when ten sweeps mark the same entry together', async () => {
+        const seen = await failedRun('f1', T0 + 1_000);
+
+        const answers = await Promise.all(Array.from({ length: 10 }, () => ledger.noteAutoRetry(seen, T0 + 1_000)));
+
+        expect(answers.filter(Boolean)).toHaveLength(1);
+        expect((await ledger.get('f1'))?.autoRetries).toBe(1);
+      });
+
+      it('counts autoRetries across fail, re-drive and claim rounds, and keeps the count after a success', async () => {
+        await ledger.register(registration('f1'));
+        let now = T0;
+        for (let round = 1; round <= 3; round++) {
+          await ledger.claim('f1', `run-${round}`, LEASE, now);
+          expect(await ledger.fail('f1', `run-${round}`, transient, now + 10, { nextAttemptAt: now + 100 })).toBe(true);
+          now += 100;
+          const [due] = await ledger.listDueRetries(now);
+          expect(due).toMatchObject({ fileId: 'f1', autoRetries: round - 1 });
+          expect(await ledger.noteAutoRetry(due!, now)).toBe(true);
+          now += 1;
+        }
+        await ledger.claim('f1', 'last', LEASE, now);
+        expect(await ledger.complete('f1', 'last', resultFor('f1'), now + 1)).toBe(true);
+
+        const entry = await ledger.get('f1');
+        expect(entry).toMatchObject({ state: 'uploaded', autoRetries: 3, attempts: 4 });
+        expect(entry?.nextAttemptAt).toBeUndefined();
+      });
+
+      it('is cleared by a claim (a manual retry) and by a later failure without one', async () => {
+        await failedRun('f1', T0 + 1_000);
+
+        const claim = await ledger.claim('f1', 'manual', LEASE, T0 + 20);
+        expect(claim.outcome).toBe('claimed');
+        expect(claim.entry.nextAttemptAt).toBeUndefined();
+        expect(await ledger.listDueRetries(T0 + 60_000)).toEqual([]);
+
+        await ledger.fail('f1', 'manual', { code: 'not_found', message: '404', retryable: false }, T0 + 30);
+        expect((await ledger.get('f1'))?.nextAttemptAt).toBeUndefined();
+        expect(await ledger.listDueRetries(T0 + 60_000)).toEqual([]);
+      });
+
+      it('failAbandoned records nextAttemptAt too, and the sweep can then re-drive it', async () => {
+        await ledger.register(registration('f1'));
+        await ledger.claim('f1', 'dead-run', LEASE, T0);
+        const seen = (await ledger.get('f1'))!;
+        const error = { code: 'deadline', message: 're-driven 3 time(s)', retryable: true };
+
+        expect(await ledger.failAbandoned(seen, error, T0 + LEASE, { nextAttemptAt: T0 + LEASE + 300 })).toBe(true);
+
+        expect(await ledger.get('f1')).toMatchObject({ state: 'failed', nextAttemptAt: T0 + LEASE + 300, lastError: error });
+        const [due] = await ledger.listDueRetries(T0 + LEASE + 300);
+        expect(await ledger.noteAutoRetry(due!, T0 + LEASE + 300)).toBe(true);
+        expect(await ledger.get('f1')).toMatchObject({ state: 'requested', autoRetries: 1 });
       });
     });
 

@@ -139,7 +139,7 @@ describe('SqliteUploadLedger', () => {
     }
   });
 
-  it('adds the re-drive columns to a ledger file written before they existed', async () => {
+  it('adds the re-drive and automatic re-drive columns (and the due index) to a ledger file written before they existed', async () => {
     const path = nextPath();
     const old = new Database(path);
     // The table as the first release created it.
@@ -156,7 +156,8 @@ describe('SqliteUploadLedger', () => {
     const ledger = new SqliteUploadLedger({ path });
     try {
       const [seen] = await ledger.listExpiredLeases(T0 + 1_000);
-      expect(seen).toMatchObject({ fileId: 'f1', redrives: 0 });
+      expect(seen).toMatchObject({ fileId: 'f1', redrives: 0, autoRetries: 0 });
+      expect(await ledger.listDueRetries(T0 + 1_000)).toEqual([]);
       expect(await ledger.noteRedrive(seen!, true, T0 + 1_000)).toBe(true);
       expect(await ledger.get('f1')).toMatchObject({ state: 'requested', redrives: 1 });
     } finally {

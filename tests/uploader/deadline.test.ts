@@ -83,6 +83,7 @@ describe('the Lambda handler: one deadline for the whole invocation', () => {
       now: Date.now,
       staleAfterMs: 15 * 60_000,
       maxRedrives: 3,
+      autoRetry: { baseMs: 300_000, maxAttempts: 8 },
     });
 
     expect(swept.redriven).toContain(fileId);

@@ -88,12 +88,12 @@ describe('uploader recovery Lambda handler', () => {
     await register(unclaimed);
 
     now = T0 + 61 * SECONDS;
-    expect(await handleRecoverySweep(scheduled(now), deps())).toEqual({ redriven: 1, failed: 0, skipped: 0 });
+    expect(await handleRecoverySweep(scheduled(now), deps())).toEqual({ redriven: 1, failed: 0, skipped: 0, autoRetried: 0 });
     expect(redriven()).toEqual([crashed.file.fileId]);
     expect(await ledger.get(crashed.file.fileId)).toMatchObject({ state: 'requested', redrives: 1 });
 
     now = T0 + 15 * MINUTES + 1;
-    expect(await handleRecoverySweep(scheduled(now), deps())).toEqual({ redriven: 1, failed: 0, skipped: 0 });
+    expect(await handleRecoverySweep(scheduled(now), deps())).toEqual({ redriven: 1, failed: 0, skipped: 0, autoRetried: 0 });
     expect(redriven()).toEqual([crashed.file.fileId, unclaimed.file.fileId]);
     // It cost no transfer: not counted against the cap.
     expect(await ledger.get(unclaimed.file.fileId)).toMatchObject({ redrives: 0 });
@@ -118,11 +118,50 @@ describe('uploader recovery Lambda handler', () => {
     };
 
     await die();
-    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }))).toEqual({ redriven: 1, failed: 0, skipped: 0 });
+    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }))).toEqual({ redriven: 1, failed: 0, skipped: 0, autoRetried: 0 });
     await die();
-    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }))).toEqual({ redriven: 0, failed: 1, skipped: 0 });
+    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }))).toEqual({ redriven: 0, failed: 1, skipped: 0, autoRetried: 0 });
 
     expect(publisher.ofType(DetailType.FileUploadFailed)).toEqual([expect.objectContaining({ fileId: request.file.fileId, code: 'deadline', retryable: true })]);
     expect(await ledger.get(request.file.fileId)).toMatchObject({ state: 'failed' });
+  });
+
+  it('re-drives a retryable failure by itself when it is due, on the schedule of AUTO_RETRY_BASE_SECONDS (default 5 minutes)', async () => {
+    const [request] = requests as [FileUploadRequested];
+    await register(request);
+    await ledger.claim(request.file.fileId, 'run-1', 60 * SECONDS, now);
+    now += 61 * SECONDS;
+    // The re-drive cap reached at once (UPLOAD_MAX_REDRIVES=1, one re-drive done): `deadline`, scheduled 5 minutes later.
+    await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }));
+    await ledger.claim(request.file.fileId, 'run-2', 60 * SECONDS, now);
+    now += 61 * SECONDS;
+    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }))).toMatchObject({ failed: 1 });
+    const [failure] = publisher.ofType(DetailType.FileUploadFailed);
+    expect(failure).toMatchObject({ code: 'deadline', retryable: true, nextAttemptAt: new Date(now + 5 * MINUTES).toISOString() });
+
+    now += 5 * MINUTES - 1;
+    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }))).toMatchObject({ autoRetried: 0 });
+    now += 1;
+    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1' }))).toEqual({ redriven: 0, failed: 0, skipped: 0, autoRetried: 1 });
+    const retried = publisher.ofType(DetailType.FileUploadRequested).at(-1)!;
+    expect(retried).toMatchObject({ file: { fileId: request.file.fileId }, autoRetry: { attempt: 1, maxAttempts: 8 } });
+    expect(retried.metadata.idempotencyKey).toBe(`FileUploadRequested:${request.file.fileId}:auto-retry:1`);
+    expect(await ledger.get(request.file.fileId)).toMatchObject({ state: 'requested', autoRetries: 1 });
+  });
+
+  it('does not re-drive failures by itself with AUTO_RETRY_MAX_ATTEMPTS=0', async () => {
+    const [request] = requests as [FileUploadRequested];
+    await register(request);
+    for (let run = 1; run <= 2; run++) {
+      await ledger.claim(request.file.fileId, `run-${run}`, 60 * SECONDS, now);
+      now += 61 * SECONDS;
+      await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1', AUTO_RETRY_MAX_ATTEMPTS: '0' }));
+    }
+    expect(publisher.ofType(DetailType.FileUploadFailed)[0]).toMatchObject({ code: 'deadline', retryable: true });
+    expect(publisher.ofType(DetailType.FileUploadFailed)[0]!.nextAttemptAt).toBeUndefined();
+
+    now += 24 * 60 * MINUTES;
+    expect(await handleRecoverySweep(scheduled(now), deps({ UPLOAD_MAX_REDRIVES: '1', AUTO_RETRY_MAX_ATTEMPTS: '0' }))).toEqual({ redriven: 0, failed: 0, skipped: 0, autoRetried: 0 });
+    expect(await ledger.get(request.file.fileId)).toMatchObject({ state: 'failed', autoRetries: 0 });
   });
 });
