@@ -10,6 +10,7 @@ import { loadArchiverConfig, type ArchiverConfig } from '../services/course-vali
 import { loadUploaderSettings, type UploaderSettings } from '../services/uploader/config';
 import { loadWebhookConfig, type WebhookConfig } from '../services/webhook/config';
 import { DEFAULT_SWEEP_INTERVAL_SECONDS, loadReconcilerSettings, type ReconcilerSettings } from '../services/reconciler/config';
+import { resolveSubscribers, type SubscriberConfig } from '../services/subscribers/config';
 import { DEFAULT_DATA_DIR, dataPaths } from './paths';
 
 export type ArchiveTarget =
@@ -49,6 +50,13 @@ export interface RuntimeConfig {
    * configured, else 0 (listing needs it).
    */
   sweepIntervalMs: number;
+  /**
+   * Who is told what happened (the archiver config's `subscribers`, `env:NAME` secrets
+   * read): outbound webhooks and Slack, delivered from DATA_DIR/outbox.sqlite.
+   */
+  subscribers: readonly SubscriberConfig[];
+  /** First wait before a subscriber delivery is tried again, doubling (SUBSCRIBER_RETRY_BASE_SECONDS). */
+  subscriberRetryBaseMs: number;
   /** The variables this was loaded from (set ones only): the consumers' worker loads the same. */
   env: Record<string, string>;
 }
@@ -66,6 +74,7 @@ const RuntimeEnvSchema = z.object({
   BUS_SYNC: z._default(z.enum(['normal', 'full'], 'must be normal or full'), 'normal'),
   RECOVERY_INTERVAL_SECONDS: z._default(z.coerce.number().check(z.positive('must be positive')), 10),
   BUS_RETENTION_DAYS: z._default(z.coerce.number().check(z.positive('must be positive'), z.lte(3650, 'must be at most 3650')), 30),
+  SUBSCRIBER_RETRY_BASE_SECONDS: z._default(z.coerce.number().check(z.gte(1, 'must be at least 1'), z.lte(3600, 'must be at most 3600')), 5),
   SWEEP_INTERVAL_SECONDS: z.optional(
     z.coerce.number().check(z.int('must be a whole number'), z.gte(0, 'must be 0 (off) or at least 10'), z.lte(7 * 86_400, 'must be at most 604800 (a week)')),
   ),
@@ -99,6 +108,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
   const uploader = attempt(() => loadUploaderSettings(env));
   const secrets = attempt(() => secretsFromEnv(env));
   const rules = attempt(() => loadArchiverConfig(env));
+  const subscribers = rules ? attempt(() => resolveSubscribers(rules, env)) : undefined;
   const reconciler = attempt(() => loadReconcilerSettings(env));
   const s2s = Boolean(secrets?.ZOOM_ACCOUNT_ID && secrets.ZOOM_CLIENT_ID && secrets.ZOOM_CLIENT_SECRET);
   const sweepSeconds = parsed.success ? (parsed.data.SWEEP_INTERVAL_SECONDS ?? (s2s ? DEFAULT_SWEEP_INTERVAL_SECONDS : 0)) : 0;
@@ -106,7 +116,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
   if (sweepSeconds > 0 && secrets && !s2s) {
     problems.push('SWEEP_INTERVAL_SECONDS needs Zoom Server-to-Server OAuth to list recordings: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, or SWEEP_INTERVAL_SECONDS=0');
   }
-  if (problems.length > 0 || !parsed.success || (webhookWanted && !webhook) || !uploader || !secrets || !rules || !reconciler) {
+  if (problems.length > 0 || !parsed.success || (webhookWanted && !webhook) || !uploader || !secrets || !rules || !subscribers || !reconciler) {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const e = parsed.data;
@@ -139,6 +149,8 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
     busRetentionMs: e.BUS_RETENTION_DAYS * 86_400_000,
     reconciler,
     sweepIntervalMs: sweepSeconds * 1000,
+    subscribers,
+    subscriberRetryBaseMs: e.SUBSCRIBER_RETRY_BASE_SECONDS * 1000,
     env: present as Record<string, string>,
   };
 }

@@ -6,9 +6,12 @@ import { ALL_DETAIL_TYPES, CONSUMER_RULES, DetailType, parseEvent } from '../sha
 import type { AppLogger } from '../shared/logger';
 import type { AuditLog } from '../shared/ports/audit-log';
 import type { EventPublisher } from '../shared/ports/event-publisher';
+import type { SubscriberOutbox } from '../shared/ports/subscriber-outbox';
 import { auditEvent } from '../services/audit/use-case';
 import type { ArchiverConfig } from '../services/course-validation/config';
 import { validateRecording } from '../services/course-validation/use-case';
+import type { SubscriberConfig } from '../services/subscribers/config';
+import { enqueueForSubscribers } from '../services/subscribers/use-case';
 import { uploadFile, type UploaderDeps } from '../services/uploader/use-case';
 import { uploadDisposition } from '../services/uploader/wiring';
 import type { Consumer } from './bus/durable-bus';
@@ -35,6 +38,23 @@ export function uploaderConsumer(deps: UploaderDeps, concurrency: number): Consu
       // The same rule as the Lambda's: only a file handed back (shutting down) is delivered again;
       // a file another run holds is that run's, or the recovery sweep's once its lease expires.
       return uploadDisposition(outcome) === 'deliver_again_later' ? 'later' : 'done';
+    },
+  };
+}
+
+/**
+ * Every event → one outbox message per subscriber that asked for its detail-type,
+ * committed before the delivery counts as done; the dispatcher (consumers' worker)
+ * sends them. With no subscriber configured it acknowledges at once.
+ */
+export function subscribersConsumer(deps: { subscribers: readonly SubscriberConfig[]; outbox: SubscriberOutbox | undefined; logger: AppLogger }): Consumer {
+  return {
+    name: CONSUMER_RULES.subscribers.id,
+    concurrency: 2,
+    maxAttempts: 10,
+    async handle(event) {
+      if (deps.outbox && deps.subscribers.length > 0) await enqueueForSubscribers(event, deps.subscribers, deps.outbox);
+      return 'done';
     },
   };
 }

@@ -12,6 +12,8 @@ export function dataPaths(dataDir: string = DEFAULT_DATA_DIR) {
     bus: join(root, 'bus.sqlite'),
     /** Events the webhook accepted, committed by the thread that answers Zoom alone; the bus imports them. */
     inbox: join(root, 'inbox.sqlite'),
+    /** Messages for subscribers (outbound webhooks, Slack), until delivered: see shared/adapters/outbox-sqlite.ts. */
+    outbox: join(root, 'outbox.sqlite'),
     /** Signed deliveries kept recently (replays inside the timestamp window publish nothing). */
     deliveries: join(root, 'deliveries.sqlite'),
     /** The reconciler's memory of recordings course validation rejects (see ReconcilerState). */

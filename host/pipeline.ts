@@ -6,17 +6,20 @@
  */
 import { SqliteAuditLog } from '../shared/adapters/audit-sqlite';
 import { SqliteUploadLedger } from '../shared/adapters/ledger-sqlite';
+import { SqliteSubscriberOutbox } from '../shared/adapters/outbox-sqlite';
 import type { AppLogger } from '../shared/logger';
 import { createUploaderDeps } from '../services/uploader/wiring';
 import { DurableBus } from './bus/durable-bus';
 import type { RuntimeConfig } from './config';
-import { auditConsumer, courseValidationConsumer, uploaderConsumer } from './consumers';
+import { auditConsumer, courseValidationConsumer, subscribersConsumer, uploaderConsumer } from './consumers';
 import { createArchiveStore } from './stores';
 
 export interface LocalPipeline {
   bus: DurableBus;
   ledger: SqliteUploadLedger;
   auditLog: SqliteAuditLog;
+  /** The subscribers' outbox (DATA_DIR/outbox.sqlite), when any subscriber is configured; its dispatcher runs in the consumers' worker. */
+  outbox?: SqliteSubscriberOutbox;
   /** Aborted by stop(): transfers stop and release their leases. */
   shutdown: AbortSignal;
   /** Starts delivering (pending deliveries of earlier runs first). */
@@ -31,10 +34,13 @@ export function openLocalPipeline(config: RuntimeConfig, logger: AppLogger): Loc
   const auditLog = new SqliteAuditLog(config.paths.audit);
   const store = createArchiveStore(config);
   const shutdown = new AbortController();
+  const outbox = config.subscribers.length > 0 ? new SqliteSubscriberOutbox({ path: config.paths.outbox, logger, sync: config.busSync }) : undefined;
+  for (const id of outbox?.registerSubscribers(config.subscribers) ?? []) logger.info('subscriber enabled again: its url changed since it answered 410 Gone', { subscriberId: id });
   const uploaderDeps = createUploaderDeps({ settings: config.uploader, secrets: config.secrets, store, ledger, publisher: bus, logger, shutdown: shutdown.signal });
 
   bus.subscribe(courseValidationConsumer({ rules: config.rules, publisher: bus, logger }));
   bus.subscribe(uploaderConsumer(uploaderDeps, config.uploadConcurrency));
+  bus.subscribe(subscribersConsumer({ subscribers: config.subscribers, outbox, logger }));
   bus.subscribe(auditConsumer({ auditLog, logger }));
 
   let stopping: Promise<void> | undefined;
@@ -42,6 +48,7 @@ export function openLocalPipeline(config: RuntimeConfig, logger: AppLogger): Loc
     bus,
     ledger,
     auditLog,
+    outbox,
     shutdown: shutdown.signal,
     start: () => bus.start(),
     stop() {
@@ -51,6 +58,7 @@ export function openLocalPipeline(config: RuntimeConfig, logger: AppLogger): Loc
         bus.close();
         ledger.close();
         auditLog.close();
+        outbox?.close();
       })();
       return stopping;
     },

@@ -17,6 +17,7 @@ import { DataTable } from './constructs/data-table';
 import { ArchiverEventBus } from './constructs/event-bus';
 import { ReconciliationSweep } from './constructs/reconciliation-sweep';
 import { RecoverySchedule } from './constructs/recovery-schedule';
+import { SubscriberDelivery } from './constructs/subscriber-delivery';
 import { WebhookEndpoint } from './constructs/webhook-endpoint';
 import { ZoomSecrets } from './constructs/zoom-secrets';
 
@@ -139,6 +140,17 @@ export class ArchiverStack extends Stack {
     });
     audit.grantItemActions(auditTrail.function, 'PutItem');
 
+    // Every event -> an SQS outbox -> each subscriber over HTTPS (signed); subscribers from the same
+    // configuration file, secrets as keys of the Zoom secret (README, "Subscribers").
+    const subscriberDelivery = new SubscriberDelivery(this, 'SubscriberDelivery', {
+      bus: events.bus,
+      alarms,
+      zoomSecret: secrets.secret,
+      subscribers: rules.config.subscribers,
+      source: props.courseRules?.source,
+      archiverConfigJson: rules.inlineJson,
+    });
+
     const recovery = new RecoverySchedule(this, 'UploadRecovery', { bus: events.bus, ledger, alarms });
 
     const reconciler = new ReconciliationSweep(this, 'Reconciliation', {
@@ -171,12 +183,21 @@ export class ArchiverStack extends Stack {
     new CfnOutput(this, 'AuditTableName', { value: audit.tableName });
     new CfnOutput(this, 'ZoomSecretArn', { value: secrets.secret.secretArn, description: 'Put the Zoom credentials here (JSON)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive the alarms' });
-    for (const consumer of [courseValidation, uploader, auditTrail]) {
+    for (const consumer of [courseValidation, uploader, auditTrail, subscriberDelivery.consumer]) {
       const name = consumer.node.id;
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: consumer.deadLetters.queue.queueUrl, description: `Events ${name} could not process (re-drive)` });
       new CfnOutput(this, `${name}FunctionName`, { value: consumer.function.functionName, description: 'Invoke with a dead-lettered event to re-drive it' });
       new CfnOutput(this, `${name}RuleArn`, { value: consumer.rule.ruleArn, description: `aws events start-replay --destination FilterArns: replay to ${name} only` });
     }
+    new CfnOutput(this, 'SubscriberOutboxQueueUrl', {
+      value: subscriberDelivery.outbox.queueUrl,
+      description: 'Subscriber messages waiting for delivery (or for their next attempt)',
+    });
+    new CfnOutput(this, 'SubscriberOutboxDeadLetterQueueUrl', {
+      value: subscriberDelivery.outboxDeadLetters.queueUrl,
+      description: 'Subscriber messages the dispatcher failed on repeatedly (aws sqs start-message-move-task to re-drive)',
+    });
+    new CfnOutput(this, 'SubscriberDispatchFunctionName', { value: subscriberDelivery.dispatcher.functionName, description: 'Sends outbox messages to the subscribers' });
     new CfnOutput(this, 'RecoveryDeadLetterQueueUrl', {
       value: recovery.deadLetters.queue.queueUrl,
       description: 'Scheduled recovery sweeps EventBridge could not invoke',

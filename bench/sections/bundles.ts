@@ -39,6 +39,8 @@ const FUNCTIONS = [
   { name: 'uploader-recovery', entry: 'services/uploader/recover-handler.ts', limit: 1_000_000 },
   { name: 'audit', entry: 'services/audit/handler.ts', limit: 1_000_000 },
   { name: 'reconciler', entry: 'services/reconciler/handler.ts', limit: 1_000_000 },
+  { name: 'subscribers', entry: 'services/subscribers/handler.ts', limit: 1_000_000 },
+  { name: 'subscriber-dispatch', entry: 'services/subscribers/dispatch-handler.ts', limit: 1_000_000 },
 ];
 
 const VARIANTS = [

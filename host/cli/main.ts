@@ -11,6 +11,7 @@ import { DynamoDbAuditLog } from '../../shared/adapters/audit-dynamodb';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { dataPaths } from '../paths';
 import { backfillCommand } from './backfill';
+import { deliveriesStatus, retryDeliveriesCommand } from './deliveries';
 import { retryCommand, retryDeadCommand } from './retry';
 import { serveCommand } from './serve';
 import { parseSince, runStatus } from './status';
@@ -50,9 +51,16 @@ program
   .option('--failed', 'every failed file')
   .option('--since <time>', 'with --failed: failed since (e.g. 24h, 7d, 2026-11-01)')
   .option('--dead', 'the bus deliveries that failed for good (the local dead-letter queue), of any consumer')
+  .option('--deliveries', 'the subscriber messages (outbound webhooks, Slack) that failed: send them again')
   .option('--data-dir <dir>', 'local state folder (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-  .action(async (fileId: string | undefined, options: { failed?: boolean; since?: string; dead?: boolean; dataDir: string }) => {
+  .action(async (fileId: string | undefined, options: { failed?: boolean; since?: string; dead?: boolean; deliveries?: boolean; dataDir: string }) => {
     const paths = dataPaths(options.dataDir);
+    if (options.deliveries) {
+      if (fileId || options.failed || options.dead) throw new ConfigError('retry --deliveries takes no FILE_ID, --failed or --dead');
+      const requeued = retryDeliveriesCommand(paths);
+      console.log(`${requeued} failed subscriber deliver${requeued === 1 ? 'y' : 'ies'} queued again; a running \`zoom-archiver serve\` sends them within a second, otherwise the next start does.`);
+      return;
+    }
     if (options.dead) {
       if (fileId || options.failed) throw new ConfigError('retry --dead takes no FILE_ID and no --failed');
       if (!existsSync(paths.bus)) throw new ConfigError(`no bus at ${paths.bus}: run \`npm start\` here first, or pass --data-dir`);
@@ -61,7 +69,7 @@ program
       console.log(`${redriven.length} dead deliver${redriven.length === 1 ? 'y' : 'ies'} queued again; a running \`zoom-archiver serve\` picks them up within a second, otherwise the next start does.`);
       return;
     }
-    if (!fileId && !options.failed) throw new ConfigError('retry needs a FILE_ID, --failed or --dead');
+    if (!fileId && !options.failed) throw new ConfigError('retry needs a FILE_ID, --failed, --dead or --deliveries');
     if (!existsSync(paths.ledger)) throw new ConfigError(`no ledger at ${paths.ledger}: run \`npm start\` here first, or pass --data-dir`);
     const result = await retryCommand(paths, fileId ? { fileId } : { since: options.since ? Date.parse(parseSince(options.since, new Date())) : undefined });
     for (const id of result.redriven) console.log(`re-driven ${printable(id)}`);
@@ -106,10 +114,16 @@ program
   .option('--failed', 'failed files and rejected recordings (default: last 7 days)')
   .option('--since <time>', 'from (e.g. 24h, 7d, 2026-11-01)')
   .option('--until <time>', 'until (exclusive)')
+  .option('--deliveries', 'subscriber deliveries (outbound webhooks, Slack): per subscriber, and the failed and pending messages')
   .option('--json', 'JSON for scripts')
   .option('--table <name>', 'read the DynamoDB audit table (AWS credentials from the environment)')
   .option('--data-dir <dir>', 'local state folder (env DATA_DIR)', process.env.DATA_DIR ?? './data')
-  .action(async (options: { recording?: string; course?: string; failed?: boolean; since?: string; until?: string; json?: boolean; table?: string; dataDir: string }) => {
+  .action(async (options: { recording?: string; course?: string; failed?: boolean; deliveries?: boolean; since?: string; until?: string; json?: boolean; table?: string; dataDir: string }) => {
+    if (options.deliveries) {
+      if (options.recording || options.course || options.failed || options.table) throw new ConfigError('status --deliveries takes only --json and --data-dir');
+      console.log(deliveriesStatus(dataPaths(options.dataDir), { json: options.json }));
+      return;
+    }
     const now = new Date();
     const since = options.since === undefined ? undefined : parseSince(options.since, now);
     const until = options.until === undefined ? undefined : parseSince(options.until, now);

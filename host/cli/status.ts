@@ -78,7 +78,7 @@ function renderSummary(s: Summary24h): string {
   );
   const lines = [`Last 24 hours (${s.since} → ${s.until})`, table.toString()];
   if (s.problems.length > 0) lines.push('', render(s.problems, false, 'problems'));
-  lines.push('', 'More: status --recording ID | --course CODE [--since --until] | --failed [--since] | --json');
+  lines.push('', 'More: status --recording ID | --course CODE [--since --until] | --failed [--since] | --deliveries | --json');
   return lines.join('\n');
 }
 

@@ -1,6 +1,7 @@
 /**
  * The consumers' thread of the single-machine host: the durable bus's deliveries
- * (course validation, uploads, audit) and the recovery sweep run here, on their own
+ * (course validation, uploads, subscribers, audit), the recovery sweep and the
+ * subscriber dispatcher (host/subscriber-dispatcher.ts) run here, on their own
  * SQLite connections, so that no transfer, hash or query ever runs on the event loop
  * that answers Zoom. Logs go to the main thread's logger; `stop` is the graceful end.
  */
@@ -11,6 +12,7 @@ import { recoverStalledUploads } from '../../services/uploader/redrive';
 import { loadRuntimeConfig } from '../config';
 import { openLocalPipeline } from '../pipeline';
 import { openLocalReconciler, type LocalReconciler } from '../reconciler';
+import { startSubscriberDispatcher, type SubscriberDispatcher } from '../subscriber-dispatcher';
 import type { FromWorker, ToWorker, WorkerInput } from './messages';
 
 const port = parentPort;
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
   const shutdown = pipeline.shutdown;
 
   const sweep = () =>
-    recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: recoveryStaleAfterMs(config.uploader), maxRedrives: config.uploader.maxRedrives }).catch((error: unknown) =>
+    recoverStalledUploads({ ledger, publisher: bus, logger, now: Date.now, staleAfterMs: recoveryStaleAfterMs(config.uploader), maxRedrives: config.uploader.maxRedrives, autoRetry: config.uploader.autoRetry }).catch((error: unknown) =>
       logger.warn('recovery sweep failed; will try again', { error: error instanceof Error ? error.message : String(error) }),
     );
   await sweep();
@@ -62,6 +64,9 @@ async function main(): Promise<void> {
   };
   const reconcileTimer = reconciler ? setInterval(reconcileNow, config.sweepIntervalMs) : undefined;
 
+  // Subscriber delivery: its own loop and concurrency, here too, woken by each message the subscribers consumer stores.
+  let dispatcher: SubscriberDispatcher | undefined;
+
   let stopping: Promise<void> | undefined;
   port!.on('message', (message: ToWorker) => {
     if (message.type === 'wake') bus.poke();
@@ -70,6 +75,7 @@ async function main(): Promise<void> {
       stopping ??= (async () => {
         clearInterval(sweeper);
         clearInterval(reconcileTimer);
+        await dispatcher?.stop(); // in-flight sends aborted, their messages left pending
         const stopped = pipeline.stop();
         await reconciling;
         reconciler?.close();
@@ -80,6 +86,9 @@ async function main(): Promise<void> {
     }
   });
   pipeline.start();
+  if (pipeline.outbox) {
+    dispatcher = startSubscriberDispatcher({ outbox: pipeline.outbox, subscribers: config.subscribers, logger, retryBaseMs: config.subscriberRetryBaseMs });
+  }
   send({ type: 'ready' });
   // At start too: the server may have been down while Zoom gave up on its webhooks.
   reconcileNow();

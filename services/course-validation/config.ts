@@ -23,6 +23,7 @@ import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { ConfigError } from '../../shared/errors';
 import { KeyTemplateError, parseKeyTemplate, type KeyTemplate } from './key-template';
+import { SubscribersSchema, type SubscriberSpec } from '../subscribers/config';
 
 /**
  * Zoom's file types as listed in the Zoom Meeting API reference
@@ -115,6 +116,11 @@ export interface ArchiverConfig {
   naming: NamingRules;
   /** Where the rules came from ("defaults" or the file path), for logs. */
   source: string;
+  /**
+   * Who is told what happened (services/subscribers/config.ts), validated with the
+   * rest of the file; `env:NAME` secrets are read by resolveSubscribers at start-up.
+   */
+  subscribers: readonly SubscriberSpec[];
 }
 
 /*
@@ -272,6 +278,8 @@ export const ArchiverConfigFileSchema = z.strictObject({
       timeZone: z.optional(TimeZoneSchema),
     }),
   ),
+  /** Outbound webhooks and Slack notifications: services/subscribers/config.ts. */
+  subscribers: z.optional(SubscribersSchema),
 });
 export type ArchiverConfigFile = z.input<typeof ArchiverConfigFileSchema>;
 
@@ -281,7 +289,7 @@ export function parseArchiverConfig(input: unknown, source = 'archiver config'):
   if (!result.success) {
     throw new ConfigError(`${source}: ${result.error.issues.map(describeIssue).join('; ')}`, { cause: result.error });
   }
-  const { courses = {}, files = {}, naming = {} } = result.data;
+  const { courses = {}, files = {}, naming = {}, subscribers = [] } = result.data;
   return {
     courses: {
       topicPatterns: courses.topicPatterns ?? [{ source: DEFAULT_TOPIC_PATTERN, regex: new RegExp(DEFAULT_TOPIC_PATTERN) }],
@@ -298,6 +306,7 @@ export function parseArchiverConfig(input: unknown, source = 'archiver config'):
       template: naming.template ?? parseKeyTemplate(DEFAULT_KEY_TEMPLATE),
       timeZone: naming.timeZone ?? { kind: 'meeting' },
     },
+    subscribers,
     source,
   };
 }

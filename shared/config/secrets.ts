@@ -61,8 +61,25 @@ export interface SecretsLoaderOptions<T> {
  * value (same object) is returned after a re-read, so callers keep what they built on it.
  */
 export function secretsManagerLoader<T = ZoomSecrets>(secretId: string, options: SecretsLoaderOptions<T> = {}): () => Promise<T> {
-  const client = options.client ?? new SecretsManagerClient({});
   const validate = options.validate ?? ((secrets: ZoomSecrets) => secrets as unknown as T);
+  return cachedSecretLoader(secretId, (text) => validate(parseSecret(secretId, text)), options);
+}
+
+/**
+ * The same loader for a consumer that keeps keys of its own in the secret (the
+ * subscriber dispatcher's signing secrets, named `env:NAME` in the configuration):
+ * `validate` gets every key whose value is a string, not only the Zoom ones, and
+ * decides what is usable, with the same caching and the same never-keep-a-refusal rule.
+ */
+export function secretKeysLoader<T>(
+  secretId: string,
+  options: Omit<SecretsLoaderOptions<T>, 'validate'> & { validate: (keys: Readonly<Record<string, string>>) => T },
+): () => Promise<T> {
+  return cachedSecretLoader(secretId, (text) => options.validate(parseSecretKeys(secretId, text)), options);
+}
+
+function cachedSecretLoader<T>(secretId: string, decode: (text: string) => T, options: Omit<SecretsLoaderOptions<T>, 'validate'>): () => Promise<T> {
+  const client = options.client ?? new SecretsManagerClient({});
   const cacheMs = options.cacheMs ?? DEFAULT_SECRET_CACHE_MS;
   const now = options.now ?? Date.now;
   let cached: { text: string; value: T; freshUntil: number } | undefined;
@@ -83,7 +100,7 @@ export function secretsManagerLoader<T = ZoomSecrets>(secretId: string, options:
     }
     // Whatever follows, the old value is not the operator's secret any more.
     cached = undefined;
-    const value = validate(parseSecret(secretId, text));
+    const value = decode(text);
     cached = { text, value, freshUntil: now() + cacheMs };
     return value;
   }
@@ -99,6 +116,17 @@ export function secretsManagerLoader<T = ZoomSecrets>(secretId: string, options:
 
 /** The secret's JSON, checked against the schema; errors name the keys, never the values. */
 function parseSecret(secretId: string, text: string): ZoomSecrets {
+  return parseSettings(ZoomSecretsSchema, secretObject(secretId, text), `secret ${secretId}: `);
+}
+
+/** Every key of the secret's JSON whose value is a string (other values are left out, never quoted). */
+function parseSecretKeys(secretId: string, text: string): Readonly<Record<string, string>> {
+  const keys: Record<string, string> = {};
+  for (const [key, value] of Object.entries(secretObject(secretId, text))) if (typeof value === 'string') keys[key] = value;
+  return keys;
+}
+
+function secretObject(secretId: string, text: string): Record<string, unknown> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -107,5 +135,5 @@ function parseSecret(secretId: string, text: string): ZoomSecrets {
     throw new ConfigError(`secret ${secretId} is not a JSON object`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(`secret ${secretId} is not a JSON object`);
-  return parseSettings(ZoomSecretsSchema, json, `secret ${secretId}: `);
+  return json as Record<string, unknown>;
 }

@@ -152,6 +152,8 @@ export const FileUploadRequestedSchema = z.object({
   downloadAccess: z.optional(DownloadAccessSchema),
   /** The reconciliation run that asked for the file: its files are announced together (RecordingArchived), apart from other runs'. */
   reconciliationRunId: z.optional(text(1, 100)),
+  /** Set when the recovery sweep re-drives a retryable failure by itself: which automatic attempt this is, of how many. */
+  autoRetry: z.optional(z.object({ attempt: z.int().check(z.positive()), maxAttempts: z.int().check(z.positive()) })),
 });
 export type FileUploadRequested = z.infer<typeof FileUploadRequestedSchema>;
 
@@ -216,6 +218,8 @@ export const FileUploadFailedSchema = z.object({
   /** Whether re-driving the file later can help (e.g. after Zoom recovers). */
   retryable: z.boolean(),
   attempts: count(),
+  /** When the recovery sweep re-drives it by itself (retryable failures, AUTO_RETRY_*); absent: a person decides (`retry`). */
+  nextAttemptAt: z.optional(isoDateTime),
 });
 export type FileUploadFailed = z.infer<typeof FileUploadFailedSchema>;
 

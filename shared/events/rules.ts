@@ -36,6 +36,11 @@ export const CONSUMER_RULES = {
     description: 'FileUploadRequested -> streaming upload to the archive',
     pattern: { source: [EVENT_SOURCE], 'detail-type': [DetailType.FileUploadRequested] },
   },
+  subscribers: {
+    id: 'Subscribers',
+    description: 'every zoom-archiver event -> the outbox of each configured subscriber that asked for its detail-type (SQLite on one machine, SQS in the cloud)',
+    pattern: { source: [EVENT_SOURCE] },
+  },
   audit: {
     id: 'Audit',
     description: 'every zoom-archiver event -> audit trail',

@@ -82,6 +82,7 @@ describe('mentionedOutputs (the extraction itself)', () => {
         'EventBusName',
         'LedgerTableName',
         'StackRevision',
+        'SubscribersDeadLetterQueueUrl',
         'UploaderDeadLetterQueueUrl',
         'WebhookFunctionName',
         'WebhookUrl',
@@ -124,7 +125,7 @@ describe('stack outputs named in the READMEs', () => {
     const queues = Object.entries(s.resources)
       .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
       .map(([id]) => id);
-    expect(queues).toHaveLength(5);
+    expect(queues).toHaveLength(8);
     const urlOutputs = Object.values(s.template.toJSON().Outputs as Record<string, { Value: unknown }>).map((o) => JSON.stringify(o.Value));
     for (const queue of queues) expect(urlOutputs).toContain(JSON.stringify({ Ref: queue }));
   });
@@ -134,7 +135,8 @@ describe('stack outputs named in the READMEs', () => {
     expect(outputs.filter((name) => !documented.has(name))).toEqual([]);
   });
 
-  it('points WebhookFunctionName, RecoveryFunctionName and ReconcilerFunctionName at their functions', () => {
+  it('points WebhookFunctionName, RecoveryFunctionName, ReconcilerFunctionName and SubscriberDispatchFunctionName at their functions', () => {
+    s.template.hasOutput('SubscriberDispatchFunctionName', { Value: { Ref: functionOf(s, 'subscriber-dispatch').functionId } });
     s.template.hasOutput('WebhookFunctionName', { Value: { Ref: functionOf(s, 'webhook').functionId } });
     s.template.hasOutput('RecoveryFunctionName', { Value: { Ref: functionOf(s, 'uploader-recovery').functionId } });
     s.template.hasOutput('ReconcilerFunctionName', { Value: { Ref: functionOf(s, 'reconciler').functionId } });

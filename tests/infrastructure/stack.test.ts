@@ -29,7 +29,7 @@ let s: Synthesized;
 
 beforeAll(() => {
   s = synthesize();
-}, 180_000); // esbuild bundles six functions
+}, 180_000); // esbuild bundles eight functions
 
 const ofType = (type: string) => Object.entries(s.resources).filter(([, r]) => r.Type === type);
 const single = (type: string): [string, Resource] => {
@@ -38,7 +38,7 @@ const single = (type: string): [string, Resource] => {
   return found[0]!;
 };
 
-const CONSUMER_SERVICE: Record<ConsumerName, Service> = { courseValidation: 'course-validation', uploader: 'uploader', audit: 'audit' };
+const CONSUMER_SERVICE: Record<ConsumerName, Service> = { courseValidation: 'course-validation', uploader: 'uploader', subscribers: 'subscribers', audit: 'audit' };
 
 /** The AWS SDK clients each handler builds. */
 const SDK_CLIENTS_OF: Record<Service, string[]> = {
@@ -48,6 +48,8 @@ const SDK_CLIENTS_OF: Record<Service, string[]> = {
   'uploader-recovery': ['client-dynamodb', 'client-eventbridge'],
   audit: ['client-dynamodb'],
   reconciler: ['client-dynamodb', 'client-eventbridge', 'client-secrets-manager'],
+  subscribers: ['client-sqs'],
+  'subscriber-dispatch': ['client-sqs', 'client-secrets-manager'],
 };
 
 /** The version a client's build embeds (its user agent), read from node_modules. */
@@ -103,6 +105,9 @@ describe('functions', () => {
     expect(variables('audit')).toEqual(expect.arrayContaining(['AUDIT_TABLE_NAME']));
     expect(variables('uploader-recovery')).toEqual(expect.arrayContaining(['LEDGER_TABLE_NAME', 'EVENT_BUS_NAME']));
     expect(variables('reconciler')).toEqual(expect.arrayContaining(['LEDGER_TABLE_NAME', 'EVENT_BUS_NAME', 'ZOOM_SECRETS_ARN']));
+    expect(variables('subscribers')).toEqual(expect.arrayContaining(['OUTBOX_QUEUE_URL']));
+    // No subscriber names a key of the Zoom secret in the default stack: the dispatcher gets no ARN (subscriber-delivery.test.ts).
+    expect(variables('subscriber-dispatch')).toEqual(expect.arrayContaining(['OUTBOX_QUEUE_URL']));
   });
 });
 
@@ -158,12 +163,14 @@ describe('event bus and rules', () => {
       expect.arrayContaining(Object.values(CONSUMER_RULES).map((rule) => rule.pattern)),
     );
     expect(busRules).toHaveLength(Object.keys(CONSUMER_RULES).length);
+    // Found by target, not by pattern: two consumers (Subscribers, Audit) take every event.
     for (const [name, rule] of Object.entries(CONSUMER_RULES) as [ConsumerName, (typeof CONSUMER_RULES)[ConsumerName]][]) {
-      const [, synthesized] = busRules.find(([, r]) => JSON.stringify(r.Properties.EventPattern) === JSON.stringify(rule.pattern))!;
+      const target = { 'Fn::GetAtt': [functionOf(s, CONSUMER_SERVICE[name]).functionId, 'Arn'] };
+      const feeding = busRules.filter(([, r]) => (r.Properties.Targets as { Arn: unknown }[]).some((t) => JSON.stringify(t.Arn) === JSON.stringify(target)));
+      expect(feeding).toHaveLength(1);
+      const [, synthesized] = feeding[0]!;
       expect(synthesized.Properties.EventPattern).toStrictEqual(rule.pattern);
-      const targets = synthesized.Properties.Targets as { Arn: unknown }[];
-      expect(targets).toHaveLength(1);
-      expect(targets[0]!.Arn).toEqual({ 'Fn::GetAtt': [functionOf(s, CONSUMER_SERVICE[name]).functionId, 'Arn'] });
+      expect(synthesized.Properties.Targets).toHaveLength(1);
     }
   });
 
@@ -208,15 +215,30 @@ describe('event bus and rules', () => {
 });
 
 describe('dead-letter queues and alarms', () => {
+  /** Every queue but the subscriber outbox, the one queue that has a dead-letter queue itself (subscriber-delivery.test.ts). */
+  const deadLetterQueues = () => ofType('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy === undefined);
+  /** The dead-letter queues of rule targets: the ones EventBridge writes to. */
+  const ruleDeadLetterIds = () =>
+    new Set(ofType('AWS::Events::Rule').flatMap(([, r]) => (r.Properties.Targets as Record<string, any>[]).flatMap((t) => referencedIds(t.DeadLetterConfig?.Arn))));
+
   it('keeps dead letters 14 days, encrypted, TLS only, and lets only its rule deliver there', () => {
-    const queues = ofType('AWS::SQS::Queue');
-    expect(queues).toHaveLength(5);
+    // One per rule target (four consumers, two schedules), the subscriber outbox and its DLQ.
+    expect(ofType('AWS::SQS::Queue')).toHaveLength(8);
+    const queues = deadLetterQueues();
+    expect(queues).toHaveLength(7);
+    const fromRules = ruleDeadLetterIds();
+    expect(fromRules.size).toBe(6);
     for (const [queueId, queue] of queues) {
       expect(queue.Properties).toMatchObject({ MessageRetentionPeriod: 14 * 86400, SqsManagedSseEnabled: true });
       const [, policy] = ofType('AWS::SQS::QueuePolicy').find(([, p]) => referencedIds(p.Properties.Queues).includes(queueId))!;
       const statements = policy.Properties.PolicyDocument.Statement as Record<string, any>[];
       expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
       const eventBridge = statements.filter((st) => st.Principal?.Service === 'events.amazonaws.com');
+      if (!fromRules.has(queueId)) {
+        // The outbox's DLQ: SQS itself moves messages there (its redrive policy); nobody is granted to send.
+        expect(eventBridge).toEqual([]);
+        continue;
+      }
       expect(eventBridge).toHaveLength(1);
       expect(eventBridge[0]).toMatchObject({ Effect: 'Allow', Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': expect.anything() } } });
     }
@@ -225,7 +247,7 @@ describe('dead-letter queues and alarms', () => {
   it('raises an alarm, sent to the alarm topic, as soon as any dead-letter queue holds a message', () => {
     const [topicId] = single('AWS::SNS::Topic');
     const alarms = ofType('AWS::CloudWatch::Alarm');
-    for (const [queueId] of ofType('AWS::SQS::Queue')) {
+    for (const [queueId] of deadLetterQueues()) {
       const watching = alarms.filter(
         ([, a]) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible' && referencedIds(a.Properties.Dimensions).includes(queueId),
       );
@@ -240,7 +262,7 @@ describe('dead-letter queues and alarms', () => {
     }
   });
 
-  it.each(['uploader', 'webhook', 'uploader-recovery', 'reconciler'] as const)('alarms on any %s error', (service) => {
+  it.each(['uploader', 'webhook', 'uploader-recovery', 'reconciler', 'subscriber-dispatch'] as const)('alarms on any %s error', (service) => {
     const { functionId } = functionOf(s, service);
     const [topicId] = single('AWS::SNS::Topic');
     const alarms = ofType('AWS::CloudWatch::Alarm').filter(
@@ -369,6 +391,22 @@ describe('least privilege', () => {
     ]);
     const query = statements.filter((st) => actionsOf(st).includes('dynamodb:Query'));
     expect(query.map((st) => st.Resource)).toEqual([{ 'Fn::Join': ['', [{ 'Fn::GetAtt': [ledger, 'Arn'] }, `/index/${LEDGER_KEYS.groupIndex}`]] }]);
+  });
+
+  it('subscribers: send messages to the outbox queue, and its own failures to its DLQ', () => {
+    const { dlq } = ids();
+    const [outbox] = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.RedrivePolicy !== undefined)!;
+    expect(grants('subscribers')).toEqual({ 'sqs:SendMessage': [dlq('subscribers'), outbox].sort() });
+  });
+
+  it('subscriber dispatcher: consume the outbox queue and set its messages\' visibility; no secret without env: subscribers', () => {
+    const [outbox] = ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.RedrivePolicy !== undefined)!;
+    expect(grants('subscriber-dispatch')).toEqual({
+      'sqs:ReceiveMessage': [outbox],
+      'sqs:DeleteMessage': [outbox],
+      'sqs:GetQueueAttributes': [outbox],
+      'sqs:ChangeMessageVisibility': [outbox],
+    });
   });
 
   it('audit: put items in the audit table, nothing else', () => {

@@ -25,7 +25,7 @@ export function synthesize(props: ArchiverStackProps = {}, options: { bundle: bo
   return { app, stack, template, resources: template.toJSON().Resources as Record<string, Resource> };
 }
 
-export const SERVICES = ['webhook', 'course-validation', 'uploader', 'audit', 'uploader-recovery', 'reconciler'] as const;
+export const SERVICES = ['webhook', 'course-validation', 'uploader', 'audit', 'uploader-recovery', 'reconciler', 'subscribers', 'subscriber-dispatch'] as const;
 export type Service = (typeof SERVICES)[number];
 
 /** Logical ids of a service's function, role and role policy (found by POWERTOOLS_SERVICE_NAME, not by name guessing). */

@@ -41,7 +41,7 @@ describe('npx cdk synth', () => {
 
     const template = JSON.parse(readFileSync(join(outdir, 'ZoomArchiver.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Metadata?: Record<string, unknown> }> };
     const types = Object.values(template.Resources).map((r) => r.Type);
-    expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(6);
+    expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(8);
     // cdk-nag ran (its acknowledgements are written into the template) and reported nothing.
     expect(Object.values(template.Resources).some((r) => r.Metadata?.cdk_nag !== undefined)).toBe(true);
     const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as { pluginReports: { violations?: unknown[] }[] };

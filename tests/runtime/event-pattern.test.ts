@@ -83,6 +83,7 @@ describe('our consumer rules', () => {
   const consumes: Record<ConsumerName, readonly DetailTypeName[]> = {
     courseValidation: [DetailType.RecordingAvailable],
     uploader: [DetailType.FileUploadRequested],
+    subscribers: ALL_DETAIL_TYPES,
     audit: ALL_DETAIL_TYPES,
   };
 
