@@ -30,7 +30,7 @@
  *   bucket): `env:NAME` names a key of the Zoom secret, which the dispatcher reads at
  *   run time (GetSecretValue, only granted when some subscriber uses `env:`). A `whsec_`
  *   literal stops `cdk synth` with a message saying so, and so does a `slack`
- *   subscriber, whose URL is its credential and cannot be written as `env:NAME`.
+ *   subscriber whose URL (its credential) is written out instead of `env:NAME`.
  *
  * Least privilege: the consumer may sqs:SendMessage to the outbox queue (and to its own
  * DLQ, the on-failure destination); the dispatcher may receive, delete, read the
@@ -217,10 +217,11 @@ export function subscriberSecretReferences(subscribers: readonly SubscriberSpec[
   subscribers.forEach((subscriber, index) => {
     const where = `subscribers[${index}] (${subscriber.id})`;
     if (subscriber.format === 'slack') {
-      problems.push(
-        `${where}: a slack subscriber's url is its credential and would be written into the template; ` +
-          'the cloud stack delivers to standard-webhooks subscribers only, with secret env:NAME',
-      );
+      if (!subscriber.urlEnv) {
+        problems.push(`${where}.url: a slack subscriber's url is its credential and would be written into the template; write env:NAME instead, NAME being a key of the Zoom secret (ZoomSecretArn output) that holds the url`);
+      } else if (zoomKeys.has(subscriber.urlEnv)) {
+        problems.push(`${where}.url: env:${subscriber.urlEnv} names one of the Zoom secret's own keys; give the subscriber a key of its own in that secret`);
+      } else names.add(subscriber.urlEnv);
     } else if (subscriber.secret && 'value' in subscriber.secret) {
       problems.push(`${where}.secret: a whsec_ secret written in the configuration would be in the synthesized template and the functions' environment; write env:NAME instead, NAME being a key of the Zoom secret (ZoomSecretArn output) that holds the whsec_ value`);
     } else if (subscriber.secret && 'env' in subscriber.secret) {

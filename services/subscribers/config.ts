@@ -64,10 +64,12 @@ const SECRET_RULE = `must be whsec_ followed by the base64 of at least ${MIN_SEC
 /** A subscriber as the configuration file gives it, validated; `env:NAME` secrets not read yet. */
 export interface SubscriberSpec {
   readonly id: string;
-  /** The whole URL. For a Slack subscriber it is the secret: log `origin`, never this. */
+  /** The whole URL. For a Slack subscriber it is the secret: log `origin`, never this. Empty while `urlEnv` is not read. */
   readonly url: string;
-  /** scheme://host[:port] — all that is ever shown of the URL. */
+  /** scheme://host[:port] — all that is ever shown of the URL (`env:NAME` until it is read). */
   readonly origin: string;
+  /** slack only: the variable (in the cloud, the Zoom secret's key) that holds the URL, read by resolveSubscribers. */
+  readonly urlEnv?: string;
   readonly format: SubscriberFormat;
   /** standard-webhooks only: the secret itself, or the variable that holds it. */
   readonly secret?: { readonly value: string } | { readonly env: string };
@@ -153,27 +155,24 @@ function checkEntry(entry: z.output<typeof SubscriberEntrySchema>, issues: Issue
     problem(path, message);
   };
 
+  const format: SubscriberFormat = entry.format ?? 'standard-webhooks';
   let url: URL | undefined;
-  try {
-    url = new URL(entry.url);
-  } catch {
-    fail(['url'], `not a URL; ${URL_RULE}`);
-  }
-  if (url) {
-    const loopback = isLoopbackName(url.hostname);
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) fail(['url'], URL_RULE);
-    else if (url.username || url.password) fail(['url'], 'must not contain a user name or password');
-    else if (url.hash) fail(['url'], 'must not have a #fragment');
-    else {
-      const literal = ipLiteral(url.hostname);
-      const verdict = literal ? judgeAddress(literal, entry.allowPrivateNetwork ?? false) : { allowed: true as const };
-      if (!verdict.allowed) fail(['url'], verdict.reason);
-    }
+  let urlEnv: string | undefined;
+  if (entry.url.startsWith('env:')) {
+    // A Slack incoming-webhook URL is itself the credential: it may live in a variable (the cloud: a key of the Zoom secret).
+    const name = entry.url.slice('env:'.length);
+    if (format !== 'slack') fail(['url'], 'env:NAME is for a slack subscriber, whose url is its credential; a standard-webhooks url is written out');
+    else if (!ENV_NAME.test(name)) fail(['url'], 'env:NAME needs a variable name (letters, digits and _, not starting with a digit)');
+    else if (entry.id === undefined) fail(['id'], 'a subscriber whose url is env:NAME needs an id (it cannot be derived from a url not read yet)');
+    else urlEnv = name;
+  } else {
+    const checked = checkUrl(entry.url, entry.allowPrivateNetwork ?? false);
+    if ('problem' in checked) fail(['url'], checked.problem);
+    else url = checked.url;
   }
 
   if (entry.id !== undefined && !ID.test(entry.id)) fail(['id'], 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
-  const format: SubscriberFormat = entry.format ?? 'standard-webhooks';
   let secret: SubscriberSpec['secret'];
   if (format === 'slack') {
     if (entry.secret !== undefined) fail(['secret'], 'a slack subscriber takes no secret: its url is the secret');
@@ -208,17 +207,35 @@ function checkEntry(entry: z.output<typeof SubscriberEntrySchema>, issues: Issue
     fail(['concurrency'], `must be a whole number from 1 to ${MAX_SUBSCRIBER_CONCURRENCY}`);
   }
 
-  if (!ok || !url) return undefined;
+  if (!ok || (!url && !urlEnv)) return undefined;
   return redacted({
-    id: entry.id ?? deriveSubscriberId(url),
-    url: url.href,
-    origin: url.origin,
+    id: entry.id ?? deriveSubscriberId(url!),
+    url: url?.href ?? '',
+    origin: url?.origin ?? `env:${urlEnv}`,
+    ...(urlEnv ? { urlEnv } : {}),
     format,
     ...(secret ? { secret } : {}),
     events,
     allowPrivateNetwork: entry.allowPrivateNetwork ?? false,
     concurrency,
   });
+}
+
+/** A subscriber URL by the rules: https (http on loopback only), no user info or fragment, no private address literal unless allowed. */
+function checkUrl(text: string, allowPrivateNetwork: boolean): { url: URL } | { problem: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: `not a URL; ${URL_RULE}` };
+  }
+  const loopback = isLoopbackName(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return { problem: URL_RULE };
+  if (url.username || url.password) return { problem: 'must not contain a user name or password' };
+  if (url.hash) return { problem: 'must not have a #fragment' };
+  const literal = ipLiteral(url.hostname);
+  const verdict = literal ? judgeAddress(literal, allowPrivateNetwork) : { allowed: true as const };
+  return verdict.allowed ? { url } : { problem: verdict.reason };
 }
 
 /** The `subscribers` field of the archiver config: every problem reported with its path. */
@@ -256,6 +273,21 @@ export function resolveSubscribers(config: { subscribers?: readonly SubscriberSp
   const problems: string[] = [];
   const variables: string[] = [];
   const resolved = (config.subscribers ?? []).map((spec, index): SubscriberConfig | undefined => {
+    let url = spec.url;
+    let origin = spec.origin;
+    if (spec.urlEnv) {
+      const name = spec.urlEnv;
+      const value = env[name]?.trim();
+      variables.push(name);
+      const checked = value ? checkUrl(value, spec.allowPrivateNetwork) : undefined;
+      if (!checked || 'problem' in checked) {
+        // Never the value: it is the credential.
+        problems.push(`subscribers[${index}].url: environment variable ${name} ${checked ? `holds a url that ${checked.problem.replace(/^not a URL; /, 'is not a URL and ')}` : 'is not set'}`);
+        return undefined;
+      }
+      url = checked.url.href;
+      origin = checked.url.origin;
+    }
     let secret: string | undefined;
     if (spec.secret && 'env' in spec.secret) {
       const name = spec.secret.env;
@@ -275,14 +307,14 @@ export function resolveSubscribers(config: { subscribers?: readonly SubscriberSp
     }
     return redacted({
       id: spec.id,
-      url: spec.url,
-      origin: spec.origin,
+      url,
+      origin,
       format: spec.format,
       ...(secret ? { secret } : {}),
       events: spec.events,
       allowPrivateNetwork: spec.allowPrivateNetwork,
       concurrency: spec.concurrency,
-      fingerprint: sha256(spec.url).slice(0, 16),
+      fingerprint: sha256(url).slice(0, 16),
     });
   });
   if (problems.length > 0) throw new ConfigError(`${config.source}: ${problems.join('; ')}`, { variables });

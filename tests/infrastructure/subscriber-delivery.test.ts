@@ -230,10 +230,14 @@ describe('secrets written in the configuration', () => {
     expect(message).not.toContain(secret.slice(6));
   });
 
-  it('refuses a slack subscriber: its URL is its credential', () => {
+  it('refuses a slack subscriber whose URL (its credential) is written out, and takes one whose URL is a key of the Zoom secret', () => {
     expect(() => synthesize(withSubscribers([{ url: 'https://hooks.slack.com/services/T000/B000/XXXX', format: 'slack', events: [DetailType.FileUploadFailed] }]), { bundle: false })).toThrow(
-      /a slack subscriber's url is its credential/,
+      /a slack subscriber's url is its credential and would be written into the template; write env:NAME instead/,
     );
+    const slack = synthesize(withSubscribers([{ id: 'staff-slack', url: 'env:STAFF_SLACK_URL', format: 'slack', events: [DetailType.FileUploadFailed] }]), { bundle: false });
+    expect(JSON.stringify(slack.resources)).not.toContain('hooks.slack.com');
+    // The dispatcher reads the URL from the Zoom secret at run time: it is granted that secret.
+    expect(Object.keys(grants(slack, 'subscriber-dispatch'))).toContain('secretsmanager:GetSecretValue');
   });
 
   it('refuses env:NAME naming one of the Zoom secret\'s own keys', () => {

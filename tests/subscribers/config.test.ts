@@ -140,3 +140,33 @@ describe('subscribers in the archiver config', () => {
     expect(() => loadRuntimeConfig({ ZOOM_WEBHOOK_SECRET_TOKEN: 'test-secret-token-123', SUBSCRIBER_RETRY_BASE_SECONDS: '0.5' })).toThrow('SUBSCRIBER_RETRY_BASE_SECONDS must be at least 1');
   });
 });
+
+describe('a slack subscriber whose url is a variable (in the cloud: a key of the Zoom secret)', () => {
+  const entry = { id: 'staff', url: 'env:STAFF_SLACK_URL', format: 'slack', events: ['FileUploadFailed'] };
+
+  it('is read at start-up, checked by the url rules, and shown by its origin only', () => {
+    const config = parseArchiverConfig({ subscribers: [entry] }, 'test config');
+    expect(config.subscribers![0]).toMatchObject({ id: 'staff', urlEnv: 'STAFF_SLACK_URL', origin: 'env:STAFF_SLACK_URL' });
+    const [resolved] = resolveSubscribers(config, { STAFF_SLACK_URL: SLACK });
+    expect(resolved).toMatchObject({ url: SLACK, origin: 'https://hooks.slack.com', format: 'slack' });
+    expect(inspect(resolved)).not.toContain('T0SECRET');
+  });
+
+  it('is refused, never quoting the value, when the variable is unset or not an https url', () => {
+    const config = parseArchiverConfig({ subscribers: [entry] }, 'test config');
+    expect(() => resolveSubscribers(config, {})).toThrow(/subscribers\[0\]\.url: environment variable STAFF_SLACK_URL is not set/);
+    let message = '';
+    try {
+      resolveSubscribers(config, { STAFF_SLACK_URL: 'http://hooks.slack.com/services/T0SECRET/B0SECRET/x' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/STAFF_SLACK_URL holds a url that must use https/);
+    expect(message).not.toContain('T0SECRET');
+  });
+
+  it('needs an id and the slack format', () => {
+    expect(() => parseArchiverConfig({ subscribers: [{ ...entry, id: undefined }] }, 'c')).toThrow(/subscribers\[0\]\.id: a subscriber whose url is env:NAME needs an id/);
+    expect(() => parseArchiverConfig({ subscribers: [{ ...entry, format: 'standard-webhooks', secret: 'env:X' }] }, 'c')).toThrow(/subscribers\[0\]\.url: env:NAME is for a slack subscriber/);
+  });
+});
