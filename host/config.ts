@@ -4,7 +4,7 @@
  * make `npm start` work with nothing set: SQLite and a folder archive under ./data.
  */
 import * as z from 'zod/mini';
-import { secretsFromEnv, type ZoomSecrets } from '../shared/config/secrets';
+import { missingS2sKeys, secretsFromEnv, type ZoomSecrets } from '../shared/config/secrets';
 import { ConfigError } from '../shared/errors';
 import { loadArchiverConfig, type ArchiverConfig } from '../services/course-validation/config';
 import { loadUploaderSettings, type UploaderSettings } from '../services/uploader/config';
@@ -110,7 +110,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
   const rules = attempt(() => loadArchiverConfig(env));
   const subscribers = rules ? attempt(() => resolveSubscribers(rules, env)) : undefined;
   const reconciler = attempt(() => loadReconcilerSettings(env));
-  const s2s = Boolean(secrets?.ZOOM_ACCOUNT_ID && secrets.ZOOM_CLIENT_ID && secrets.ZOOM_CLIENT_SECRET);
+  const s2s = secrets !== undefined && missingS2sKeys(secrets).length === 0;
   const sweepSeconds = parsed.success ? (parsed.data.SWEEP_INTERVAL_SECONDS ?? (s2s ? DEFAULT_SWEEP_INTERVAL_SECONDS : 0)) : 0;
   if (sweepSeconds > 0 && sweepSeconds < 10) problems.push('SWEEP_INTERVAL_SECONDS must be 0 (off) or at least 10');
   if (sweepSeconds > 0 && secrets && !s2s) {

@@ -4,6 +4,7 @@
  * the Zoom REST client with the configured Server-to-Server OAuth app. Used by
  * `serve`'s periodic sweep (in the consumers' worker) and by `backfill`.
  */
+import { missingS2sKeys } from '../shared/config/secrets';
 import { ConfigError } from '../shared/errors';
 import { SqliteReconcilerState } from '../shared/adapters/reconciler-state-sqlite';
 import { createZoomApi } from '../shared/adapters/zoom-api';
@@ -24,17 +25,11 @@ export interface LocalReconciler {
   close(): void;
 }
 
-/** True when the S2S OAuth app is configured: listing Zoom's recordings needs it. */
-export function canReconcile(config: Pick<RuntimeConfig, 'secrets'>): boolean {
-  const { ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET } = config.secrets;
-  return Boolean(ZOOM_ACCOUNT_ID && ZOOM_CLIENT_ID && ZOOM_CLIENT_SECRET);
-}
-
 export function openLocalReconciler(
   config: RuntimeConfig,
   deps: { ledger: Pick<UploadLedger, 'get'>; publisher: EventPublisher; logger: AppLogger; now?: () => Date },
 ): LocalReconciler {
-  if (!canReconcile(config)) {
+  if (missingS2sKeys(config.secrets).length > 0) {
     throw new ConfigError('listing Zoom recordings needs Server-to-Server OAuth: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET (see README, "Backfill and sweeps")');
   }
   const tokens = new ZoomOAuthTokenSource({

@@ -34,7 +34,7 @@ import { DynamoDbUploadLedger } from '../../shared/adapters/ledger-dynamodb';
 import { DynamoDbReconcilerState } from '../../shared/adapters/reconciler-state-dynamodb';
 import { createZoomApi } from '../../shared/adapters/zoom-api';
 import { ZoomOAuthTokenSource } from '../../shared/adapters/zoom-oauth';
-import type { ZoomSecrets } from '../../shared/config/secrets';
+import { missingS2sKeys, type ZoomSecrets } from '../../shared/config/secrets';
 import { ArchiverError, ConfigError } from '../../shared/errors';
 import { LOGGING_ENV, optionalVar, parseEnv, requiredVar, type Env } from '../../shared/lambda/env';
 import { lambdaHandler } from '../../shared/lambda/handler';
@@ -210,8 +210,7 @@ function recordingLog(recording: RecordingReport): Record<string, unknown> {
  * and must not be kept as if it were usable. Names the missing keys, never a value.
  */
 export function requireListingCredentials(secrets: ZoomSecrets): void {
-  const keys = ['ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'] as const;
-  const missing = keys.filter((key) => !secrets[key]);
+  const missing = missingS2sKeys(secrets);
   if (missing.length > 0) {
     throw new ConfigError(
       `reconciler secret: listing Zoom recordings needs the Server-to-Server OAuth app (ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET); missing ${missing.join(', ')}`,

@@ -32,6 +32,14 @@ export function secretsFromEnv(env: Record<string, string | undefined>): ZoomSec
   return parseEnv(ZoomSecretsSchema, env);
 }
 
+/** The keys of the Server-to-Server OAuth app: downloads without a webhook token, and listing recordings, need all three. */
+export const S2S_OAUTH_KEYS = ['ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'] as const;
+
+/** Those of S2S_OAUTH_KEYS that are unset (none: the app is configured). */
+export function missingS2sKeys(secrets: ZoomSecrets): (typeof S2S_OAUTH_KEYS)[number][] {
+  return S2S_OAUTH_KEYS.filter((key) => !secrets[key]);
+}
+
 /** How long a valid secret is reused before it is read again. */
 export const DEFAULT_SECRET_CACHE_MS = 5 * 60_000;
 /**
