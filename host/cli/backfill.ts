@@ -27,6 +27,7 @@ import { loadRuntimeConfig, type RuntimeConfig } from '../config';
 import { acquireInstanceLock, describeHolder, liveHolder, type InstanceLock } from '../instance-lock';
 import { openLocalPipeline } from '../pipeline';
 import { openLocalReconciler } from '../reconciler';
+import { addUtcDays, formatUtcDay, parseUtcDay } from '../../shared/utc-day';
 import { printable } from './printable';
 
 export interface BackfillArgs {
@@ -82,19 +83,16 @@ export interface BackfillSummary {
   recordings?: RecordingReport[];
 }
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-
 /** The range from the flags: default the last DEFAULT_BACKFILL_DAYS days and today (UTC). */
 export function backfillRange(args: Pick<BackfillArgs, 'from' | 'to'>, now: Date): { from: string; to: string } {
   const check = (flag: string, value: string) => {
-    if (!DATE.test(value) || new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) !== value) {
+    if (parseUtcDay(value) === undefined) {
       throw new ConfigError(`${flag} must be a date as YYYY-MM-DD (UTC), e.g. 2026-09-01; got "${printable(value).slice(0, 40)}"`);
     }
     return value;
   };
-  const to = args.to === undefined ? now.toISOString().slice(0, 10) : check('--to', args.to);
-  const from =
-    args.from === undefined ? new Date(Date.parse(`${to}T00:00:00Z`) - DEFAULT_BACKFILL_DAYS * 86_400_000).toISOString().slice(0, 10) : check('--from', args.from);
+  const to = args.to === undefined ? formatUtcDay(now.getTime()) : check('--to', args.to);
+  const from = args.from === undefined ? addUtcDays(to, -DEFAULT_BACKFILL_DAYS) : check('--from', args.from);
   if (from > to) throw new ConfigError(`--from ${from} is after --to ${to}`);
   return { from, to };
 }

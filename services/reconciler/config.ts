@@ -11,6 +11,7 @@
  */
 import * as z from 'zod/mini';
 import { parseEnv, type Env } from '../../shared/lambda/env';
+import { addUtcDays, formatUtcDay } from '../../shared/utc-day';
 
 export const DEFAULT_ZOOM_API_BASE_URL = 'https://api.zoom.us/v2';
 /** Zoom can take a day to process a recording: three days of look-back cover that with room. */
@@ -48,6 +49,6 @@ export function reconcilerSettingsFrom(e: z.output<typeof ReconcilerSettingsEnv>
 
 /** The UTC dates a sweep covers at `now`: the last `lookbackDays` days and today. */
 export function sweepRange(now: Date, lookbackDays: number): { from: string; to: string } {
-  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-  return { from: day(now.getTime() - lookbackDays * 86_400_000), to: day(now.getTime()) };
+  const to = formatUtcDay(now.getTime());
+  return { from: addUtcDays(to, -lookbackDays), to };
 }

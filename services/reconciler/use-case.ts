@@ -35,7 +35,8 @@ import type { AppLogger } from '../../shared/logger';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import type { ReconcilerState } from '../../shared/ports/reconciler-state';
 import type { UploadLedger } from '../../shared/ports/upload-ledger';
-import { ZoomApiError, type DateRange, type RecordingPage, type ZoomRecordingsApi } from '../../shared/ports/zoom-api';
+import { ZoomApiError, type DateRange, type ZoomRecordingsApi } from '../../shared/ports/zoom-api';
+import { addUtcDays } from '../../shared/utc-day';
 import { normalizeRecording } from '../../shared/zoom/normalize';
 import type { ZoomRecordingObject } from '../../shared/zoom/recording';
 import type { ArchiverConfig } from '../course-validation/config';
@@ -164,6 +165,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
         counts.pages++;
         const events: DomainEvent[] = [];
         const reports: RecordingReport[] = [];
+        const rejections: { report: RecordingReport; fingerprint: string }[] = [];
         for (const object of page.recordings) {
           if (seen.has(object.uuid)) continue; // listed twice (pages shifted, or a co-host's list)
           seen.add(object.uuid);
@@ -171,19 +173,26 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
           const examined = await examine(object, { runId, trigger: request.trigger, dryRun }, deps);
           reports.push(examined.report);
           events.push(...examined.events);
+          if (examined.rejectedFingerprint) rejections.push({ report: examined.report, fingerprint: examined.rejectedFingerprint });
           tally(counts, examined.report);
           const toRequest = examined.report.files.filter((file) => file.state === 'to_request').map((file) => file.fileId);
           if (toRequest.length > 0) requested.push({ recordingId: object.uuid, fileIds: toRequest });
         }
         if (!dryRun && events.length > 0) {
           await deps.publisher.publish(events);
-          for (const report of reports) if (report.outcome === 'rejected') await rememberRejection(report, page, deps);
+          // Remembered once handed over, so that an unchanged rejected recording is not handed over again.
+          for (const { report, fingerprint } of rejections) {
+            await deps.state.rememberRejection(
+              { recordingId: report.recordingId, fingerprint, reason: report.reason ?? 'rejected', rememberedAt: deps.now().getTime() },
+              deps.rejectionMemoryMs ?? REJECTION_MEMORY_MS,
+            );
+          }
         }
         counts.recordingsHandedOver += new Set(events.map((event) => (event.detail as RecordingAvailable).recordingId)).size;
         for (const report of reports) request.onRecording?.(report);
         request.onProgress?.({ window: page.window, pages: counts.pages, recordingsFound: counts.recordingsFound, filesRequested: counts.filesRequested });
         if (request.deadlineAt !== undefined && deps.now().getTime() >= request.deadlineAt) {
-          remaining = { from: nextDay(page.window.to), to: request.range.to };
+          remaining = { from: addUtcDays(page.window.to, 1), to: request.range.to };
           if (remaining.from > remaining.to) remaining = undefined;
           break;
         }
@@ -194,7 +203,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
       const window = error.details.window;
       if (errors.length < MAX_RECORDED_ERRORS) errors.push({ window: `${window.from}..${window.to}`, message: error.message.slice(0, 1000) });
       deps.logger.error('a window could not be listed; the run goes on with the next', { ...log, window, error: error.message });
-      const after = nextDay(window.to);
+      const after = addUtcDays(window.to, 1);
       if (after <= range.to) next = { from: after, to: range.to };
     }
   }
@@ -252,7 +261,12 @@ interface RunContext {
 }
 
 /** One recording: what the rules and the ledger say, and the events that hand it over (if any). */
-async function examine(object: ZoomRecordingObject, run: RunContext, deps: ReconcileDeps): Promise<{ report: RecordingReport; events: DomainEvent[] }> {
+/** `rejectedFingerprint`: set when the recording is handed over to be rejected, for the memory. */
+async function examine(
+  object: ZoomRecordingObject,
+  run: RunContext,
+  deps: ReconcileDeps,
+): Promise<{ report: RecordingReport; events: DomainEvent[]; rejectedFingerprint?: string }> {
   const parts = normalizeRecording({
     trigger: run.trigger,
     payload: { account_id: object.account_id, object },
@@ -279,7 +293,11 @@ async function examine(object: ZoomRecordingObject, run: RunContext, deps: Recon
       return { report: { ...base, course, outcome: 'rejected_before', reason: rejection.explanation, files: [] }, events: [] };
     }
     // Handed over once, so that course validation rejects it in the audit trail for people to see.
-    return { report: { ...base, course, outcome: 'rejected', reason: rejection.explanation, files: [] }, events: parts.map((part) => handOver(part, run, part.files.map((file) => file.fileId))) };
+    return {
+      report: { ...base, course, outcome: 'rejected', reason: rejection.explanation, files: [] },
+      events: parts.map((part) => handOver(part, run, part.files.map((file) => file.fileId))),
+      rejectedFingerprint: fingerprint,
+    };
   }
 
   const files: FileReport[] = [];
@@ -332,15 +350,6 @@ function tally(counts: { filesRequested: number; filesAlreadyArchived: number; f
   if (report.files.some((file) => file.state === 'processing')) counts.recordingsStillProcessing++;
 }
 
-async function rememberRejection(report: RecordingReport, page: RecordingPage, deps: ReconcileDeps): Promise<void> {
-  const object = page.recordings.find((candidate) => candidate.uuid === report.recordingId);
-  if (!object) return;
-  await deps.state.rememberRejection(
-    { recordingId: report.recordingId, fingerprint: fingerprintOf(object), reason: report.reason ?? 'rejected', rememberedAt: deps.now().getTime() },
-    deps.rejectionMemoryMs ?? REJECTION_MEMORY_MS,
-  );
-}
-
 /**
  * What makes a listed recording "the same" for the rejection memory: the fields the
  * course rules read (topic, meeting id, start, duration, time zone) and every file's
@@ -354,8 +363,4 @@ export function fingerprintOf(object: ZoomRecordingObject): string {
   return createHash('sha256')
     .update(JSON.stringify([object.topic, String(object.id), object.start_time, object.duration ?? '', object.timezone ?? '', files]))
     .digest('hex');
-}
-
-function nextDay(date: string): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 }

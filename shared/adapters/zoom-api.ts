@@ -26,6 +26,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type * as z from 'zod/mini';
 import { ArchiverError, ConfigError } from '../errors';
+import { DAY_MS, formatUtcDay, parseUtcDay } from '../utc-day';
 import {
   ZoomApiError,
   type DateRange,
@@ -398,7 +399,7 @@ export function monthWindows(range: DateRange): DateRange[] {
   let start = from;
   while (start <= to) {
     const end = Math.min(to, oneMonthLater(start) - DAY_MS);
-    windows.push({ from: formatDay(start), to: formatDay(end) });
+    windows.push({ from: formatUtcDay(start), to: formatUtcDay(end) });
     start = end + DAY_MS;
   }
   return windows;
@@ -417,21 +418,10 @@ export function meetingIdPath(uuid: string): string {
   return uuid.startsWith('/') || uuid.includes('//') ? encodeURIComponent(once) : once;
 }
 
-const DAY_MS = 86_400_000;
-
 function parseDay(value: unknown, field: 'from' | 'to'): number {
-  const match = typeof value === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(value) : null;
-  if (match) {
-    const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-    const ms = Date.UTC(year, month - 1, day);
-    const date = new Date(ms);
-    if (year >= 1970 && date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day) return ms;
-  }
-  throw new ZoomApiInputError(`${field} must be a real date as YYYY-MM-DD (UTC), got ${JSON.stringify(String(value).slice(0, 40))}`);
-}
-
-function formatDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  const ms = parseUtcDay(value);
+  if (ms === undefined) throw new ZoomApiInputError(`${field} must be a real date as YYYY-MM-DD (UTC), got ${JSON.stringify(String(value).slice(0, 40))}`);
+  return ms;
 }
 
 /** The same day of the next month, clamped to that month's last day (Jan 31 -> Feb 28/29). */
