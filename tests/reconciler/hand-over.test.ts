@@ -8,6 +8,7 @@ import { parseArchiverConfig } from '../../services/course-validation/config';
 import { validateRecording } from '../../services/course-validation/use-case';
 import { announcementGroup } from '../../services/uploader/use-case';
 import { DetailType, type RecordingAvailable } from '../../shared/events';
+import { ledgerGroupKey } from '../../shared/ledger-group';
 import { silentLogger } from '../../shared/logger';
 import { MemoryPublisher } from '../support/memory-publisher';
 import { parsedEvent, recordingFromFixture } from '../course-validation/support';
@@ -47,12 +48,17 @@ describe('a reconciliation hand-over', () => {
     expect(rejected?.explanation).toMatch(/reconciliation asked for/);
   });
 
-  it('gives each run its own announcement group, and a webhook delivered twice one group', async () => {
-    const [request] = (await requests(webhook)).ofType(DetailType.FileUploadRequested);
-    const run1 = { ...request!, trigger: 'sweep' as const, reconciliationRunId: 'run-1' };
-    const run2 = { ...request!, trigger: 'sweep' as const, reconciliationRunId: 'run-2' };
-    expect(announcementGroup(run1)).not.toBe(announcementGroup(run2));
-    expect(announcementGroup(request!)).toBe(announcementGroup({ ...request! }));
-    expect(announcementGroup(request!)).not.toBe(announcementGroup(run1));
+  it('gives each run its own announcement group, and every delivery of a webhook the same one', async () => {
+    // The same webhook validated twice (a duplicate delivery): both requests land in one group.
+    const [first] = (await requests(webhook)).ofType(DetailType.FileUploadRequested);
+    const [again] = (await requests({ ...webhook, metadata: { ...webhook.metadata, correlationId: 'corr-duplicate' } })).ofType(DetailType.FileUploadRequested);
+    expect(announcementGroup(first!)).toBe(ledgerGroupKey(webhook.recordingId, 'recording.completed#0'));
+    expect(announcementGroup(again!)).toBe(announcementGroup(first!));
+
+    const swept = (runId: string) => ({ ...webhook, trigger: 'sweep' as const, reconciliation: { runId, requestOnly: [first!.file.fileId] } });
+    const [run1] = (await requests(swept('run-1'))).ofType(DetailType.FileUploadRequested);
+    const [run2] = (await requests(swept('run-2'))).ofType(DetailType.FileUploadRequested);
+    expect(announcementGroup(run1!)).toBe(ledgerGroupKey(webhook.recordingId, 'sweep:run-1#0'));
+    expect(announcementGroup(run2!)).toBe(ledgerGroupKey(webhook.recordingId, 'sweep:run-2#0'));
   });
 });
