@@ -402,41 +402,33 @@ export class DynamoDbUploadLedger implements UploadLedger {
   }
 
   async listExpiredLeases(now: number, limit?: number): Promise<LedgerEntry[]> {
-    const K = LEDGER_KEYS;
     // Uploading entries are few (bounded by concurrency), so filtering them is cheap.
-    const items = await this.queryAll(
-      'listExpiredLeases',
-      {
-        TableName: this.tableName,
-        IndexName: K.stateIndex,
-        KeyConditionExpression: '#statePk = :statePk',
-        FilterExpression: '#leaseExpiresAt <= :now',
-        ExpressionAttributeNames: { '#statePk': K.statePartitionKey, '#leaseExpiresAt': 'leaseExpiresAt' },
-        ExpressionAttributeValues: { ':statePk': statePk('uploading'), ':now': now },
-      },
-      limit,
-    );
-    return items.map(toEntry).sort((a, b) => (a.leaseExpiresAt ?? 0) - (b.leaseExpiresAt ?? 0));
+    return this.listInStateDueBy('listExpiredLeases', 'uploading', 'leaseExpiresAt', now, limit);
   }
 
   async listDueRetries(now: number, limit?: number): Promise<LedgerEntry[]> {
-    const K = LEDGER_KEYS;
     // The failed partition, filtered: every failed item is read (and paid for), only the due ones returned.
+    return this.listInStateDueBy('listDueRetries', 'failed', 'nextAttemptAt', now, limit);
+  }
+
+  /** Entries of one state (the byState index) whose `attribute` is at or before `now`, earliest first (then by file id). */
+  private async listInStateDueBy(operation: string, state: LedgerState, attribute: 'leaseExpiresAt' | 'nextAttemptAt', now: number, limit?: number): Promise<LedgerEntry[]> {
+    const K = LEDGER_KEYS;
     const items = await this.queryAll(
-      'listDueRetries',
+      operation,
       {
         TableName: this.tableName,
         IndexName: K.stateIndex,
         KeyConditionExpression: '#statePk = :statePk',
-        FilterExpression: '#nextAttemptAt <= :now',
-        ExpressionAttributeNames: { '#statePk': K.statePartitionKey, '#nextAttemptAt': 'nextAttemptAt' },
-        ExpressionAttributeValues: { ':statePk': statePk('failed'), ':now': now },
+        FilterExpression: '#due <= :now',
+        ExpressionAttributeNames: { '#statePk': K.statePartitionKey, '#due': attribute },
+        ExpressionAttributeValues: { ':statePk': statePk(state), ':now': now },
       },
       limit,
     );
     return items
       .map(toEntry)
-      .sort((a, b) => (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : 0));
+      .sort((a, b) => (a[attribute] ?? 0) - (b[attribute] ?? 0) || (a.fileId < b.fileId ? -1 : a.fileId > b.fileId ? 1 : 0));
   }
 
   /** An owner operation: SET updatedAt (and the index sort key) plus `expression`, if the caller holds the lease. */
