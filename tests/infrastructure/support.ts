@@ -93,3 +93,28 @@ function lookup(refs: Record<string, string>, key: string): string {
   if (found === undefined) throw new Error(`no value given for ${key}`);
   return found;
 }
+
+/**
+ * A function's grants as "action -> resource ids", ignoring X-Ray and its own log group
+ * (which must be all the logs: actions touch). With `conditions: 'none'`, a statement
+ * with a Condition fails the test (grants that must be unconditional).
+ */
+export function grants(s: Synthesized, service: Service, options: { conditions?: 'none' | 'any' } = {}): Record<string, string[]> {
+  const { policy, fn } = functionOf(s, service);
+  const logGroupId = fn.Properties.LoggingConfig.LogGroup.Ref as string;
+  const out: Record<string, string[]> = {};
+  for (const st of statementsOf(policy)) {
+    expect(st.Effect).toBe('Allow');
+    if (options.conditions === 'none') expect(st.Condition).toBeUndefined();
+    const ids = referencedIds(st.Resource);
+    for (const action of actionsOf(st)) {
+      if (action.startsWith('xray:')) continue;
+      if (action.startsWith('logs:')) {
+        expect(ids).toEqual([logGroupId]);
+        continue;
+      }
+      out[action] = [...(out[action] ?? []), ...ids].sort();
+    }
+  }
+  return out;
+}
