@@ -18,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { ConfigError } from '../../shared/errors';
 import { createLogger, type AppLogger } from '../../shared/logger';
+import type { EventPublisher } from '../../shared/ports/event-publisher';
 import type { LedgerEntry, UploadLedger } from '../../shared/ports/upload-ledger';
 import { SqliteUploadLedger } from '../../shared/adapters/ledger-sqlite';
 import { DEFAULT_BACKFILL_DAYS } from '../../services/reconciler/config';
@@ -116,54 +117,70 @@ export async function backfillCommand(args: BackfillArgs, io: BackfillIo): Promi
   }
 }
 
-async function dryRun(config: RuntimeConfig, range: { from: string; to: string }, logger: AppLogger, io: BackfillIo, bars?: MultiBar): Promise<BackfillSummary> {
-  const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
-  const refuse = { publish: () => Promise.reject(new Error('a dry run publishes nothing')) };
-  const reconciler = openLocalReconciler(config, { ledger, publisher: refuse, logger, now: io.now });
+type Range = { from: string; to: string };
+
+/** Where a run's recordings go and how their files are followed: what tells the three modes apart. */
+interface Wiring {
+  mode: BackfillMode;
+  ledger: Pick<UploadLedger, 'get' | 'listByState'>;
+  publisher: EventPublisher;
+  /** Pending deliveries on the bus; absent in a dry run, which follows nothing. */
+  busPending?: () => number;
+}
+
+/** Lists and hands over (the reconciler), then follows what it asked for to the end. */
+async function reconcileAndFollow(config: RuntimeConfig, range: Range, logger: AppLogger, io: BackfillIo, bars: MultiBar | undefined, wiring: Wiring): Promise<BackfillSummary> {
+  const reconciler = openLocalReconciler(config, { ledger: wiring.ledger, publisher: wiring.publisher, logger, now: io.now });
+  const startedAt = Date.now();
   try {
     const recordings: RecordingReport[] = [];
-    const report = await reconciler.run({ trigger: 'backfill', range, dryRun: true, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
-    return { ...summarize(report, 'dry_run', new Map()), recordings };
+    const report = await reconciler.run({ trigger: 'backfill', range, dryRun: wiring.mode === 'dry_run', onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
+    const outcomes = wiring.busPending
+      ? await follow(report, wiring.ledger, { busPending: wiring.busPending, intervalMs: io.followIntervalMs ?? 500, bars, startedAt })
+      : new Map<string, FileOutcome>();
+    return { ...summarize(report, wiring.mode, outcomes), recordings };
   } finally {
     reconciler.close();
+  }
+}
+
+async function dryRun(config: RuntimeConfig, range: Range, logger: AppLogger, io: BackfillIo, bars?: MultiBar): Promise<BackfillSummary> {
+  const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
+  const refuse: EventPublisher = { publish: () => Promise.reject(new Error('a dry run publishes nothing')) };
+  try {
+    return await reconcileAndFollow(config, range, logger, io, bars, { mode: 'dry_run', ledger, publisher: refuse });
+  } finally {
     ledger.close();
   }
 }
 
-async function handOver(config: RuntimeConfig, range: { from: string; to: string }, logger: AppLogger, io: BackfillIo, bars: MultiBar | undefined, server: string): Promise<BackfillSummary> {
+async function handOver(config: RuntimeConfig, range: Range, logger: AppLogger, io: BackfillIo, bars: MultiBar | undefined, server: string): Promise<BackfillSummary> {
   if (!bars) io.print(`handing the recordings to ${server}`);
   const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
   // Publishes into bus.sqlite only; the server's consumers deliver (they poll for other writers).
   const bus = new DurableBus({ path: config.paths.bus, logger });
-  const reconciler = openLocalReconciler(config, { ledger, publisher: bus, logger, now: io.now });
-  const startedAt = Date.now();
   try {
-    const recordings: RecordingReport[] = [];
-    const report = await reconciler.run({ trigger: 'backfill', range, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
-    const outcomes = await follow(report, ledger, { busPending: () => bus.stats().pending, intervalMs: io.followIntervalMs ?? 500, bars, startedAt });
-    return { ...summarize(report, 'handed_to_server', outcomes), recordings };
+    return await reconcileAndFollow(config, range, logger, io, bars, { mode: 'handed_to_server', ledger, publisher: bus, busPending: () => bus.stats().pending });
   } finally {
-    reconciler.close();
     bus.close();
     ledger.close();
   }
 }
 
-async function runPipeline(config: RuntimeConfig, range: { from: string; to: string }, logger: AppLogger, io: BackfillIo, bars?: MultiBar): Promise<BackfillSummary> {
+async function runPipeline(config: RuntimeConfig, range: Range, logger: AppLogger, io: BackfillIo, bars?: MultiBar): Promise<BackfillSummary> {
   const taken = acquireInstanceLock(config.paths.instanceLock, 'backfill');
   if (!taken.acquired) throw new ConfigError(`${describeHolder(taken.heldBy)} runs on ${config.paths.root}; try again when it has stopped`);
   const lock: InstanceLock = taken.lock;
   const pipeline = openLocalPipeline(config, logger);
-  const reconciler = openLocalReconciler(config, { ledger: pipeline.ledger, publisher: pipeline.bus, logger, now: io.now });
   pipeline.start();
-  const startedAt = Date.now();
   try {
-    const recordings: RecordingReport[] = [];
-    const report = await reconciler.run({ trigger: 'backfill', range, onRecording: (r) => recordings.push(r), onProgress: listingBar(bars) });
-    const outcomes = await follow(report, pipeline.ledger, { busPending: () => pipeline.bus.stats().pending, intervalMs: io.followIntervalMs ?? 500, bars, startedAt });
-    return { ...summarize(report, 'ran_pipeline', outcomes), recordings };
+    return await reconcileAndFollow(config, range, logger, io, bars, {
+      mode: 'ran_pipeline',
+      ledger: pipeline.ledger,
+      publisher: pipeline.bus,
+      busPending: () => pipeline.bus.stats().pending,
+    });
   } finally {
-    reconciler.close();
     await pipeline.stop();
     lock.release();
   }
