@@ -1,5 +1,5 @@
 /**
- * ZoomRecordingsApi over Zoom's REST API (https://developers.zoom.us/docs/api/meetings/#tag/cloud-recording),
+ * ZoomRecordingsApi and ZoomTrashApi over Zoom's REST API (https://developers.zoom.us/docs/api/meetings/#tag/cloud-recording),
  * with Zoom's rules kept in one place:
  *
  * - Ranges are listed in windows of at most one month (monthWindows): Zoom silently
@@ -19,6 +19,10 @@
  *   are retried the same way, and a Retry-After beyond `maxRetryWaitMs` (Zoom's daily
  *   limit answers with the next day) fails at once with 'unavailable', naming the time.
  * - A 401 is retried once with a fresh OAuth token (the cached one may have been revoked).
+ * - trashRecording: DELETE /meetings/{uuid}/recordings?action=trash (Light category;
+ *   scope cloud_recording:delete:meeting_recording:admin), retried like every call; a
+ *   retry of a trash that did reach Zoom answers 404, i.e. 'not_found'. The query is a
+ *   constant: this client cannot send `action=delete` (permanent deletion).
  *
  * Messages name the method, the path without its query string, the window, Zoom's
  * status, code and (capped) message; never a token.
@@ -35,6 +39,7 @@ import {
   type ZoomApiFailure,
   type ZoomApiStats,
   type ZoomRecordingsApi,
+  type ZoomTrashApi,
 } from '../ports/zoom-api';
 import type { DownloadTokenSource } from '../ports/zoom-client';
 import { TokenBucket } from '../rate-limit';
@@ -79,6 +84,12 @@ const ZOOM_CODE_NO_RECORDING = 3301;
 /** Zoom: "User does not exist." (deleted between the user list and its recordings). */
 const ZOOM_CODE_NO_USER = 1001;
 const MAX_ZOOM_MESSAGE_CHARS = 200;
+/** The only query DELETE is ever sent with: to the trash (Zoom keeps it 30 days), never `action=delete`. */
+const TRASH_QUERY: Readonly<Record<string, string>> = Object.freeze({ action: 'trash' });
+/** The scope DELETE .../recordings needs (classic: recording:write:admin). */
+const TRASH_SCOPE = 'cloud_recording:delete:meeting_recording:admin';
+
+type HttpMethod = 'GET' | 'DELETE';
 
 /**
  * The caller's input cannot be sent to Zoom (a date that is not a real YYYY-MM-DD, a
@@ -89,7 +100,7 @@ export class ZoomApiInputError extends ArchiverError {
   readonly retryable = false;
 }
 
-export class ZoomApiClient implements ZoomRecordingsApi {
+export class ZoomApiClient implements ZoomRecordingsApi, ZoomTrashApi {
   private readonly baseUrl: string;
   private readonly tokens: Pick<DownloadTokenSource, 'tokenFor' | 'invalidateOAuth'>;
   private readonly fetchImpl: typeof fetch;
@@ -140,12 +151,21 @@ export class ZoomApiClient implements ZoomRecordingsApi {
 
   async getRecording(uuid: string, options: ListOptions = {}): Promise<ZoomRecordingObject | undefined> {
     const path = `/meetings/${meetingIdPath(uuid)}/recordings`;
-    const answer = await this.send(path, {}, { signal: options.signal });
+    const answer = await this.send('GET', path, {}, { signal: options.signal });
     if (!answer.ok) {
       if (answer.status === 404 || answer.code === ZOOM_CODE_NO_RECORDING) return undefined;
-      throw refusal(answer, path, undefined);
+      throw refusal(answer, 'GET', path, undefined);
     }
     return parseAnswer(ZoomRecordingObjectSchema, answer, path, `GET ${path}`, undefined);
+  }
+
+  /** Moves the meeting instance (every file) to Zoom's trash; see ZoomTrashApi. */
+  async trashRecording(uuid: string, options: ListOptions = {}): Promise<'trashed' | 'not_found'> {
+    const path = `/meetings/${meetingIdPath(uuid)}/recordings`;
+    const answer = await this.send('DELETE', path, TRASH_QUERY, { signal: options.signal });
+    if (answer.ok) return 'trashed';
+    if (answer.status === 404 || answer.code === ZOOM_CODE_NO_RECORDING) return 'not_found';
+    throw refusal(answer, 'DELETE', path, undefined, `: the app lacks the scope ${TRASH_SCOPE} (classic: recording:write:admin)`);
   }
 
   // -------------------------------------------------------------------------------
@@ -233,13 +253,14 @@ export class ZoomApiClient implements ZoomRecordingsApi {
     let cursor = '';
     for (let pageNumber = 1; ; pageNumber++) {
       const answer = await this.send(
+        'GET',
         path,
         { ...query, page_size: String(this.pageSize), ...(cursor ? { next_page_token: cursor } : {}) },
         { window, signal },
       );
       if (!answer.ok) {
         if (stopOn?.(answer)) return 'refused';
-        throw refusal(answer, path, window);
+        throw refusal(answer, 'GET', path, window);
       }
       const what = `GET ${path}${query.status ? ` (status=${query.status})` : ''} for window ${windowText(window)}, page ${pageNumber}`;
       const page = parseAnswer(schema, answer, path, what, window);
@@ -262,10 +283,16 @@ export class ZoomApiClient implements ZoomRecordingsApi {
    * Resolves with the 2xx body or with Zoom's refusal; rejects with ZoomApiError
    * ('unavailable'), OAuthError from the token source, or the signal's reason.
    */
-  private async send(path: string, query: Record<string, string>, context: { window?: DateRange; signal?: AbortSignal }): Promise<Answer> {
+  private async send(
+    method: HttpMethod,
+    path: string,
+    query: Readonly<Record<string, string>>,
+    context: { window?: DateRange; signal?: AbortSignal },
+  ): Promise<Answer> {
     const { window, signal } = context;
     const search = new URLSearchParams(query).toString();
     const url = `${this.baseUrl}${path}${search ? `?${search}` : ''}`;
+    const where = `${method} ${path}${window ? ` for window ${windowText(window)}` : ''}`;
     let retries = 0;
     let freshToken = false;
     for (;;) {
@@ -276,13 +303,13 @@ export class ZoomApiClient implements ZoomRecordingsApi {
       let response: Response;
       let text: string;
       try {
-        ({ response, text } = await this.fetchText(url, token, signal));
+        ({ response, text } = await this.fetchText(method, url, token, signal));
       } catch (cause) {
         if (signal?.aborted) throw signal.reason;
         const why = describeCause(cause, this.requestTimeoutMs);
         if (retries >= this.maxRetries) {
           throw new ZoomApiError(
-            `GET ${path}${window ? ` for window ${windowText(window)}` : ''} failed ${retries + 1} times (${why}); Zoom's API is unreachable`,
+            `${where} failed ${retries + 1} times (${why}); Zoom's API is unreachable`,
             'unavailable',
             { window, path },
             { cause },
@@ -307,7 +334,6 @@ export class ZoomApiClient implements ZoomRecordingsApi {
       if (status === 429 || status === 408 || status >= 500) {
         if (status === 429) this.counters.rateLimited++;
         const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.now());
-        const where = `GET ${path}${window ? ` for window ${windowText(window)}` : ''}`;
         if (retryAfterMs !== undefined && retryAfterMs > this.maxRetryWaitMs) {
           throw new ZoomApiError(
             `Zoom answered ${describeAnswer(refused)} to ${where} and asked to retry after ${new Date(this.now() + retryAfterMs).toISOString()}, later than the longest wait accepted (${Math.round(this.maxRetryWaitMs / 1000)} s)`,
@@ -331,10 +357,10 @@ export class ZoomApiClient implements ZoomRecordingsApi {
     }
   }
 
-  private async fetchText(url: string, token: string, signal: AbortSignal | undefined): Promise<{ response: Response; text: string }> {
+  private async fetchText(method: HttpMethod, url: string, token: string, signal: AbortSignal | undefined): Promise<{ response: Response; text: string }> {
     const timeout = AbortSignal.timeout(this.requestTimeoutMs);
     const response = await this.fetchImpl(url, {
-      method: 'GET',
+      method,
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
       // The API does not redirect; following one could carry the token elsewhere.
       redirect: 'manual',
@@ -506,14 +532,21 @@ function describeAnswer(answer: Refused): string {
   return `${answer.status}${detail ? ` (${detail})` : ''}`;
 }
 
-function refusal(answer: Refused, path: string, window: DateRange | undefined): ZoomApiError {
+/** `scopeHint` replaces the generic hint for a missing scope (4711), naming the scope the call needs. */
+function refusal(answer: Refused, method: HttpMethod, path: string, window: DateRange | undefined, scopeHint?: string): ZoomApiError {
   const unauthorized =
     answer.status === 401 || answer.status === 403 || answer.code === ZOOM_CODE_MISSING_SCOPE || answer.code === ZOOM_CODE_INVALID_TOKEN;
   const failure: ZoomApiFailure = unauthorized ? 'unauthorized' : 'rejected';
   const hint =
-    answer.status === 401 ? ': the OAuth token was refused even freshly issued' : answer.code === ZOOM_CODE_MISSING_SCOPE ? ': the app lacks a scope' : '';
+    scopeHint !== undefined && answer.code === ZOOM_CODE_MISSING_SCOPE
+      ? scopeHint
+      : answer.status === 401
+        ? ': the OAuth token was refused even freshly issued'
+        : answer.code === ZOOM_CODE_MISSING_SCOPE
+          ? ': the app lacks a scope'
+          : '';
   return new ZoomApiError(
-    `Zoom refused GET ${path}${window ? ` for window ${windowText(window)}` : ''} with ${describeAnswer(answer)}${hint}`,
+    `Zoom refused ${method} ${path}${window ? ` for window ${windowText(window)}` : ''} with ${describeAnswer(answer)}${hint}`,
     failure,
     { status: answer.status, zoomCode: answer.code, window, path },
   );

@@ -62,6 +62,22 @@ export interface ZoomRecordingsApi {
   stats(): ZoomApiStats;
 }
 
+/**
+ * What clean-up needs from Zoom: read one recording again at the due time, then move
+ * it — the whole meeting instance, every file — to Zoom's trash.
+ */
+export interface ZoomTrashApi extends Pick<ZoomRecordingsApi, 'getRecording'> {
+  /**
+   * DELETE /meetings/{uuid}/recordings?action=trash (never `action=delete`, which is
+   * permanent), the UUID double-encoded when it starts with `/` or contains `//`.
+   * 'trashed' when Zoom answers 204; 'not_found' for 404 or code 3301 (nothing there,
+   * e.g. a trash that already happened). 429, 408, 5xx and network failures are
+   * retried like every call (then ZoomApiError 'unavailable'); other refusals are
+   * ZoomApiError ('unauthorized' for a missing scope, else 'rejected').
+   */
+  trashRecording(uuid: string, options?: ListOptions): Promise<'trashed' | 'not_found'>;
+}
+
 export type ZoomApiFailure =
   /** Zoom refused the credential or a scope is missing (401/403, or 400 with 4711/124 outside the fallback). */
   | 'unauthorized'

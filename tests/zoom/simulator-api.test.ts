@@ -1,7 +1,8 @@
 /**
  * The simulator's REST API over real HTTP, with real OAuth tokens: the Zoom rules the
  * reconciler's client is tested against (month cap, page tokens, scope refusals, users
- * by status, double-encoded UUIDs, rate limits, files still processing).
+ * by status, double-encoded UUIDs, rate limits, files still processing, moving
+ * recordings to the trash).
  */
 import { addOneMonth, startZoomSimulator, type ZoomSimulator, type ZoomSimulatorOptions } from '../../tools/zoom-simulator/simulator';
 
@@ -509,7 +510,7 @@ describe('Zoom simulator REST API', () => {
       await get('/nothing/here');
       expect(sim.apiStats()).toEqual({
         calls: 7,
-        byRoute: { account_recordings: 2, user_recordings: 1, users: 2, meeting_recordings: 1 },
+        byRoute: { account_recordings: 2, user_recordings: 1, users: 2, meeting_recordings: 1, meeting_recordings_delete: 0 },
         rateLimited: 0,
         failedInjected: 0,
       });
@@ -518,6 +519,180 @@ describe('Zoom simulator REST API', () => {
       expect(api.map((entry) => entry.auth)).toEqual(['oauth', 'oauth', 'oauth', 'oauth', 'oauth', 'missing', 'oauth']);
       expect(api.map((entry) => entry.status)).toEqual([200, 200, 200, 200, 200, 401, 404]);
       expect(JSON.stringify(sim.requestLog)).not.toContain(token);
+    });
+  });
+
+  describe('moving recordings to the trash (DELETE /meetings/{uuid}/recordings)', () => {
+    const trashScope = 'cloud_recording:delete:meeting_recording:admin';
+    const range = 'from=2024-03-01&to=2024-03-31';
+    /** DELETE a path under /v2 (already encoded) with the OAuth token, or the given headers; the body as text (204 has none). */
+    const del = async (path: string, headers: Record<string, string> = { authorization: `Bearer ${token}` }) => {
+      const response = await fetch(`${sim.apiBaseUrl}${path}`, { method: 'DELETE', headers });
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, text, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    };
+    const meeting = (uuid: string) => `/meetings/${encodeURIComponent(uuid)}/recordings`;
+    const listed = async () => {
+      const account = await get<Listing>(`/accounts/me/recordings?${range}`);
+      const user = await get<Listing>(`/users/me/recordings?${range}`);
+      expect(user.body.meetings.map((m) => m.uuid)).toEqual(account.body.meetings.map((m) => m.uuid));
+      return account.body.meetings.map((m) => m.uuid);
+    };
+
+    it('trashes with 204 and no body; the API forgets the recording (404 3301, not listed), downloads stay', async () => {
+      await start();
+      const kept = await sim.addRecording({ uuid: 'kept==', startTime: '2024-03-03T10:00:00Z' });
+      const gone = await sim.addRecording({ uuid: 'gone+x/y==', startTime: '2024-03-02T10:00:00Z' });
+      expect(await listed()).toEqual(['kept==', 'gone+x/y==']);
+
+      const trashed = await del(`${meeting(gone.uuid)}?action=trash`);
+      expect(trashed.status).toBe(204);
+      expect(trashed.text).toBe('');
+      expect(await listed()).toEqual(['kept==']);
+      const after = await get(meeting(gone.uuid));
+      expect({ status: after.status, body: after.body }).toEqual({ status: 404, body: { code: 3301, message: 'This recording does not exist.' } });
+      expect((await get(meeting(kept.uuid))).status).toBe(200);
+
+      // Already in the trash: the same DELETE answers 404 3301 and changes nothing.
+      const again = await del(`${meeting(gone.uuid)}?action=trash`);
+      expect({ status: again.status, body: again.body }).toEqual({ status: 404, body: { code: 3301, message: 'This recording does not exist.' } });
+      expect(sim.trashCalls()).toEqual([
+        { uuid: 'gone+x/y==', action: 'trash', status: 204 },
+        { uuid: 'gone+x/y==', action: 'trash', status: 404 },
+      ]);
+      expect(sim.trashedRecordings()).toEqual(['gone+x/y==']);
+      expect(sim.permanentlyDeleted()).toEqual([]);
+
+      // Only the REST API forgets it: its download URL still redirects to the CDN.
+      const download = await fetch(gone.files[0]!.downloadUrl, { headers: { authorization: `Bearer ${token}` }, redirect: 'manual' });
+      expect(download.status).toBe(302);
+    });
+
+    it('trashes without an action (Zoom\'s default); records action=delete as a permanent deletion; refuses another action', async () => {
+      await start();
+      await sim.addRecording({ uuid: 'default==', startTime: '2024-03-02T10:00:00Z' });
+      await sim.addRecording({ uuid: 'deleted==', startTime: '2024-03-03T10:00:00Z' });
+      await sim.addRecording({ uuid: 'odd==', startTime: '2024-03-04T10:00:00Z' });
+
+      expect((await del(meeting('default=='))).status).toBe(204);
+      expect((await del(`${meeting('deleted==')}?action=delete`)).status).toBe(204);
+      const invalid = await del(`${meeting('odd==')}?action=shred`);
+      expect(invalid.status).toBe(400);
+      expect(invalid.body).toMatchObject({ code: 300 });
+
+      expect(sim.trashedRecordings()).toEqual(['default==']);
+      expect(sim.permanentlyDeleted()).toEqual(['deleted==']);
+      expect((await get(meeting('deleted=='))).status).toBe(404);
+      expect(await listed()).toEqual(['odd==']); // the refused action left it alone
+      expect(sim.trashCalls()).toEqual([
+        { uuid: 'default==', action: 'trash', status: 204 },
+        { uuid: 'deleted==', action: 'delete', status: 204 },
+        { uuid: 'odd==', action: 'shred', status: 400 },
+      ]);
+    });
+
+    it('demands double encoding for a UUID starting with / or containing //, as GET does', async () => {
+      await start();
+      for (const uuid of ['/abc//def==', 'abc//def+g==']) {
+        await sim.addRecording({ uuid, startTime: '2024-03-02T10:00:00Z' });
+        const once = await del(`/meetings/${encodeURIComponent(uuid)}/recordings?action=trash`);
+        expect({ status: once.status, body: once.body }).toEqual({ status: 404, body: { code: 3301, message: 'This recording does not exist.' } });
+        expect((await get(`/meetings/${encodeURIComponent(encodeURIComponent(uuid))}/recordings`)).status).toBe(200);
+        expect((await del(`/meetings/${encodeURIComponent(encodeURIComponent(uuid))}/recordings?action=trash`)).status).toBe(204);
+      }
+      expect(sim.trashCalls()).toEqual([
+        // Undecodable (encoded once): the raw segment.
+        { uuid: encodeURIComponent('/abc//def=='), action: 'trash', status: 404 },
+        { uuid: '/abc//def==', action: 'trash', status: 204 },
+        { uuid: encodeURIComponent('abc//def+g=='), action: 'trash', status: 404 },
+        { uuid: 'abc//def+g==', action: 'trash', status: 204 },
+      ]);
+      expect(sim.trashedRecordings()).toEqual(['/abc//def==', 'abc//def+g==']);
+    });
+
+    it('trashes the latest instance for a numeric meeting id; a recording added again leaves the trash', async () => {
+      await start();
+      await sim.addRecording({ meetingId: 777, uuid: 'older==', startTime: '2024-03-01T10:00:00Z' });
+      await sim.addRecording({ meetingId: 777, uuid: 'newer==', startTime: '2024-03-08T10:00:00Z' });
+      expect((await del('/meetings/777/recordings?action=trash')).status).toBe(204);
+      expect(sim.trashedRecordings()).toEqual(['newer==']);
+      expect(await listed()).toEqual(['older==']);
+      await sim.addRecording({ meetingId: 777, uuid: 'newer==', startTime: '2024-03-08T10:00:00Z' });
+      expect(sim.trashedRecordings()).toEqual([]);
+      expect(await listed()).toEqual(['newer==', 'older==']);
+    });
+
+    it('needs a Bearer token (401 124, nothing trashed); a DELETE on another route is 404 and recorded', async () => {
+      await start();
+      await sim.addRecording({ uuid: 'guarded==', startTime: '2024-03-02T10:00:00Z' });
+      for (const headers of [{}, { authorization: 'Bearer forged' }] as Record<string, string>[]) {
+        const answer = await del(`${meeting('guarded==')}?action=trash`, headers);
+        expect({ status: answer.status, body: answer.body }).toEqual({ status: 401, body: { code: 124, message: 'Invalid access token.' } });
+      }
+      expect(await listed()).toEqual(['guarded==']);
+      expect((await del('/users/me')).status).toBe(404);
+      expect(sim.trashCalls()).toEqual([
+        { uuid: 'guarded==', action: 'trash', status: 401 },
+        { uuid: 'guarded==', action: 'trash', status: 401 },
+        { uuid: 'users/me', action: 'trash', status: 404 },
+      ]);
+      expect(sim.trashedRecordings()).toEqual([]);
+      expect(sim.requestLog.filter((entry) => entry.method === 'DELETE').map((entry) => entry.kind)).toEqual(['api', 'api', 'api']);
+    });
+
+    it('refuses with 400 4711 while refuseTrash(4711), and issues tokens without the scope meanwhile', async () => {
+      await start();
+      await sim.addRecording({ uuid: 'scoped==', startTime: '2024-03-02T10:00:00Z' });
+      const scopeOf = async () => {
+        const response = await fetch(sim.oauthTokenUrl, {
+          method: 'POST',
+          headers: { authorization: `Basic ${Buffer.from(`${sim.clientId}:${sim.clientSecret}`).toString('base64')}` },
+          body: `grant_type=account_credentials&account_id=${sim.accountId}`,
+        });
+        return ((await response.json()) as { scope: string }).scope.split(' ');
+      };
+      expect(await scopeOf()).toContain(trashScope);
+
+      sim.refuseTrash(4711);
+      expect(await scopeOf()).not.toContain(trashScope);
+      const refused = await del(`${meeting('scoped==')}?action=trash`);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({ code: 4711, message: `Invalid access token, does not contain scopes:[${trashScope}].` });
+      expect((await get(meeting('scoped=='))).status).toBe(200); // reading is not refused
+      expect(sim.trashedRecordings()).toEqual([]);
+
+      sim.refuseTrash(undefined);
+      expect((await del(`${meeting('scoped==')}?action=trash`)).status).toBe(204);
+      expect(sim.trashCalls().map((call) => call.status)).toEqual([400, 204]);
+    });
+
+    it('applies failApi and the Light rate limit (shared with GET of a meeting), and counts the route', async () => {
+      await start();
+      await sim.addRecording({ uuid: 'limited==', startTime: '2024-03-02T10:00:00Z' });
+      sim.failApi(1, { status: 503 });
+      expect((await del(`${meeting('limited==')}?action=trash`)).status).toBe(503);
+      sim.failApi(1, { retryAfterSeconds: 2 });
+      const injected = await del(`${meeting('limited==')}?action=trash`);
+      expect(injected.status).toBe(429);
+      expect(injected.headers.get('retry-after')).toBe('2');
+      expect(injected.headers.get('x-ratelimit-category')).toBe('Light');
+
+      sim.setRateLimit('light', 1);
+      expect((await get(meeting('limited=='))).status).toBe(200); // takes the Light token
+      const limited = await del(`${meeting('limited==')}?action=trash`);
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('x-ratelimit-category')).toBe('Light');
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await listed()).toEqual(['limited==']); // none of them trashed it
+
+      sim.setRateLimit('light', undefined);
+      expect((await del(`${meeting('limited==')}?action=trash`)).status).toBe(204);
+      expect(sim.trashCalls().map((call) => call.status)).toEqual([503, 429, 429, 204]);
+      expect(sim.apiStats()).toMatchObject({
+        byRoute: { meeting_recordings: 1, meeting_recordings_delete: 4 },
+        failedInjected: 2,
+        rateLimited: 1,
+      });
     });
   });
 });

@@ -12,14 +12,24 @@
  *   recording's host is an active user unless added otherwise (addUser).
  * - GET /v2/meetings/{uuid|meetingId}/recordings: one instance; a UUID that starts
  *   with `/` or contains `//` must be double-encoded, as Zoom misroutes it otherwise.
+ * - DELETE /v2/meetings/{uuid|meetingId}/recordings?action=trash|delete (default trash,
+ *   as Zoom's): every file of the instance to the trash (or, with `delete`, gone for
+ *   good), 204 without a body; the same double-encoding rule; unknown or already
+ *   trashed: 404 code 3301; another action: 400 code 300. A trashed recording leaves
+ *   every listing and GET (404 code 3301); its download URLs keep working (the
+ *   simulator's CDN side does not know about the trash). Every DELETE is recorded
+ *   (trashCalls), with what was trashed (trashedRecordings) and what was deleted for
+ *   good (permanentlyDeleted: a product must never cause one). It can be refused for
+ *   a missing scope (400 code 4711, refuseTrash), as Zoom does for tokens without
+ *   cloud_recording:delete:meeting_recording:admin.
  * - `next_page_token`s are opaque (HMAC-signed), bound to their query (route, user,
  *   from, to, status) and expire (15 minutes by default): a forged, foreign or expired
  *   one answers 400 code 300.
  * - The account listing can be refused for a missing scope (400 code 4711) or the
  *   token (401 code 124), as Zoom does for tokens without
  *   cloud_recording:read:list_account_recordings:admin.
- * - Per-second rate limits per category, per account (Light: a meeting's recordings;
- *   Medium: listings), answering 429 with X-RateLimit-* headers and Retry-After (which
+ * - Per-second rate limits per category, per account (Light: a meeting's recordings,
+ *   GET and DELETE; Medium: listings), answering 429 with X-RateLimit-* headers and Retry-After (which
  *   can be switched off: users report Zoom's QPS 429s without it), and scripted failures.
  *
  * Every route needs a Bearer token from the simulator's OAuth endpoint (else 401 code 124).
@@ -34,7 +44,7 @@ import type { AuthOutcome, RequestLogEntry } from './simulator';
 
 export type { RateLimitCategory } from './rate-limit';
 
-export type ApiRoute = 'account_recordings' | 'user_recordings' | 'users' | 'meeting_recordings';
+export type ApiRoute = 'account_recordings' | 'user_recordings' | 'users' | 'meeting_recordings' | 'meeting_recordings_delete';
 
 export interface ApiStats {
   /** Every request to /v2, whatever its answer. */
@@ -83,6 +93,23 @@ export interface ZoomUserPayload {
 /** 4711: the token lacks the scope (HTTP 400); 124: "Invalid access token" (HTTP 401); undefined: allowed. */
 export type AccountListingRefusal = 4711 | 124 | undefined;
 
+/** 4711: DELETE .../recordings answers 400, the token lacking cloud_recording:delete:meeting_recording:admin; undefined: allowed. */
+export type TrashRefusal = 4711 | undefined;
+
+/** One DELETE request under /v2, as received, whatever its answer. */
+export interface TrashCall {
+  /**
+   * The meeting UUID (or id) as decoded by Zoom's rule; the raw path segment when it
+   * cannot be decoded (a UUID that needs double encoding, encoded once). For a DELETE
+   * outside /meetings/{uuid}/recordings: the raw path below /v2.
+   */
+  uuid: string;
+  /** The `action` query parameter; `trash` when absent or empty (Zoom's default). */
+  action: string;
+  /** The HTTP status answered. */
+  status: number;
+}
+
 export interface ApiFailureOptions {
   /** Default 429. */
   status?: number;
@@ -116,6 +143,10 @@ const MISSING_ACCOUNT_SCOPE = {
   code: 4711,
   message: 'Invalid access token, does not contain scopes:[cloud_recording:read:list_account_recordings:admin].',
 };
+const MISSING_TRASH_SCOPE = {
+  code: 4711,
+  message: 'Invalid access token, does not contain scopes:[cloud_recording:delete:meeting_recording:admin].',
+};
 const RATE_LIMITED_MESSAGE = 'You have reached the maximum per-second rate limit for this API. Try again later.';
 
 const CATEGORY: Record<ApiRoute, RateLimitCategory> = {
@@ -123,6 +154,7 @@ const CATEGORY: Record<ApiRoute, RateLimitCategory> = {
   user_recordings: 'medium',
   users: 'medium',
   meeting_recordings: 'light',
+  meeting_recordings_delete: 'light',
 };
 
 const BASE_SCOPES = [
@@ -132,6 +164,7 @@ const BASE_SCOPES = [
   'user:read:list_users:admin',
 ];
 const ACCOUNT_SCOPE = 'cloud_recording:read:list_account_recordings:admin';
+const TRASH_SCOPE = 'cloud_recording:delete:meeting_recording:admin';
 
 /** A recording with what listing sorts and filters it by. */
 interface Listed {
@@ -162,10 +195,16 @@ export class ZoomRestApi {
   private retryAfter = true;
   private maxPageSize = MAX_PAGE_SIZE;
   private accountRefusal: AccountListingRefusal;
+  private trashRefusal: TrashRefusal;
+  private readonly deletes: TrashCall[] = [];
+  /** UUIDs in the trash, in the order they went there. */
+  private readonly trash = new Set<string>();
+  /** UUIDs deleted with action=delete, in order (a UUID added again and deleted again shows twice). */
+  private readonly deletedForGood: string[] = [];
   private failures: { remaining: number; status: number; retryAfterSeconds?: number } = { remaining: 0, status: 429 };
   private readonly counters: ApiStats = {
     calls: 0,
-    byRoute: { account_recordings: 0, user_recordings: 0, users: 0, meeting_recordings: 0 },
+    byRoute: { account_recordings: 0, user_recordings: 0, users: 0, meeting_recordings: 0, meeting_recordings_delete: 0 },
     rateLimited: 0,
     failedInjected: 0,
   };
@@ -185,6 +224,7 @@ export class ZoomRestApi {
     const startMs = Date.parse(recording.object.start_time);
     if (!Number.isFinite(startMs)) throw new Error(`simulated recording ${recording.uuid} has an invalid start_time ${recording.object.start_time}`);
     this.recordings.set(recording.uuid, { recording, startMs, day: utcDate(startMs) });
+    this.trash.delete(recording.uuid);
     this.sorted = undefined;
     const { host_id: id, host_email: email } = recording.object;
     if (!this.users.has(id)) this.users.set(id, this.newUser({ id, email, status: 'active' }));
@@ -211,6 +251,22 @@ export class ZoomRestApi {
     this.accountRefusal = code;
   }
 
+  refuseTrash(code: TrashRefusal): void {
+    this.trashRefusal = code;
+  }
+
+  trashCalls(): TrashCall[] {
+    return this.deletes.map((call) => ({ ...call }));
+  }
+
+  trashedRecordings(): string[] {
+    return [...this.trash];
+  }
+
+  permanentlyDeleted(): string[] {
+    return [...this.deletedForGood];
+  }
+
   setRateLimit(category: RateLimitCategory, perSecond: number | undefined): void {
     this.limiter.set(category, perSecond);
   }
@@ -232,19 +288,35 @@ export class ZoomRestApi {
     return { ...this.counters, byRoute: { ...this.counters.byRoute } };
   }
 
-  /** The scopes an OAuth token is issued with (the account-listing scope is missing while refused with 4711). */
+  /** The scopes an OAuth token is issued with (the account-listing or trash scope is missing while refused with 4711). */
   scopes(): string {
-    return [...BASE_SCOPES, ...(this.accountRefusal === 4711 ? [] : [ACCOUNT_SCOPE])].join(' ');
+    return [...BASE_SCOPES, ...(this.accountRefusal === 4711 ? [] : [ACCOUNT_SCOPE]), ...(this.trashRefusal === 4711 ? [] : [TRASH_SCOPE])].join(' ');
   }
 
   // -------------------------------------------------------------------------------
   // HTTP
 
-  /** A GET under /v2; `segments` are the raw path segments after `v2`. */
+  /** A GET or DELETE under /v2; `segments` are the raw path segments after `v2`. */
   async handle(request: IncomingMessage, response: ServerResponse, url: URL, segments: string[], log: RequestLogEntry): Promise<void> {
+    const route = matchRoute(request.method === 'DELETE' ? 'DELETE' : 'GET', segments);
+    if (request.method !== 'DELETE') return this.answer(request, response, url, route, log);
+    // Recorded on arrival, its status set as soon as it is answered (before the client can read it).
+    const call: TrashCall = {
+      uuid: route ? (decodeMeetingId(route.segment!) ?? route.segment!) : segments.join('/'),
+      action: actionOf(url),
+      status: 0,
+    };
+    this.deletes.push(call);
+    try {
+      await this.answer(request, response, url, route, log);
+    } finally {
+      call.status = response.statusCode;
+    }
+  }
+
+  private async answer(request: IncomingMessage, response: ServerResponse, url: URL, route: Route | undefined, log: RequestLogEntry): Promise<void> {
     request.resume();
     this.counters.calls++;
-    const route = matchRoute(segments);
     if (route) this.counters.byRoute[route.name]++;
 
     log.auth = this.backend.authorize(request);
@@ -267,6 +339,10 @@ export class ZoomRestApi {
       else sendJson(response, 401, INVALID_TOKEN);
       return;
     }
+    if (route.name === 'meeting_recordings_delete' && this.trashRefusal === 4711) {
+      sendJson(response, 400, MISSING_TRASH_SCOPE);
+      return;
+    }
     const category = CATEGORY[route.name];
     const waitMs = this.limiter.take(category);
     if (waitMs > 0) {
@@ -286,6 +362,8 @@ export class ZoomRestApi {
         return this.listUsers(response, url);
       case 'meeting_recordings':
         return this.meetingRecordings(response, url, route.segment!);
+      case 'meeting_recordings_delete':
+        return this.deleteMeetingRecordings(response, url, route.segment!);
     }
   }
 
@@ -417,10 +495,7 @@ export class ZoomRestApi {
   }
 
   private async meetingRecordings(response: ServerResponse, url: URL, segment: string): Promise<void> {
-    const id = decodeMeetingId(segment);
-    // A numeric id means the meeting's latest instance, as in Zoom.
-    const listed =
-      id === undefined ? undefined : (this.recordings.get(id) ?? this.newestFirst().find((candidate) => String(candidate.recording.object.id) === id));
+    const listed = this.meetingInstance(segment);
     if (!listed) {
       sendJson(response, 404, NO_RECORDING);
       return;
@@ -437,8 +512,36 @@ export class ZoomRestApi {
     sendJson(response, 200, body);
   }
 
+  /** Moves the instance to the trash (or deletes it for good): the API forgets it, downloads stay as they are. */
+  private deleteMeetingRecordings(response: ServerResponse, url: URL, segment: string): void {
+    const action = actionOf(url);
+    if (action !== 'trash' && action !== 'delete') {
+      sendJson(response, 400, { code: 300, message: `Invalid field: action ${action.slice(0, 40)}.` });
+      return;
+    }
+    const listed = this.meetingInstance(segment);
+    if (!listed) {
+      sendJson(response, 404, NO_RECORDING);
+      return;
+    }
+    const { uuid } = listed.recording;
+    this.recordings.delete(uuid);
+    this.sorted = undefined;
+    if (action === 'trash') this.trash.add(uuid);
+    else this.deletedForGood.push(uuid);
+    response.writeHead(204);
+    response.end();
+  }
+
   // -------------------------------------------------------------------------------
   // Helpers
+
+  /** The instance a /meetings/{segment} path names, decoded by Zoom's rule; a numeric id means the meeting's latest instance, as in Zoom. */
+  private meetingInstance(segment: string): Listed | undefined {
+    const id = decodeMeetingId(segment);
+    if (id === undefined) return undefined;
+    return this.recordings.get(id) ?? this.newestFirst().find((candidate) => String(candidate.recording.object.id) === id);
+  }
 
   /** page_size: default 30 (or the maximum if lower), capped to the maximum. */
   private pageSizeOf(url: URL): number {
@@ -518,14 +621,22 @@ class PageTokens {
   }
 }
 
-function matchRoute(segments: string[]): Route | undefined {
+function matchRoute(method: 'GET' | 'DELETE', segments: string[]): Route | undefined {
   const [first, second, third] = segments;
+  if (method === 'DELETE') {
+    return segments.length === 3 && first === 'meetings' && third === 'recordings' ? { name: 'meeting_recordings_delete', segment: second } : undefined;
+  }
   if (segments.length === 1 && first === 'users') return { name: 'users' };
   if (segments.length !== 3 || third !== 'recordings') return undefined;
   if (first === 'accounts') return { name: 'account_recordings', segment: second };
   if (first === 'users') return { name: 'user_recordings', segment: second };
   if (first === 'meetings') return { name: 'meeting_recordings', segment: second };
   return undefined;
+}
+
+/** DELETE's `action`: `trash` when absent or empty, as Zoom's default. */
+function actionOf(url: URL): string {
+  return url.searchParams.get('action') || 'trash';
 }
 
 /** Newest first; the same start in UUID order, so a cursor is a total order position. */

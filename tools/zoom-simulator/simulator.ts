@@ -5,8 +5,9 @@
  * Range), signed webhook deliveries, and the REST API the reconciler lists with
  * (./api.ts): the account's and a user's recordings (1-month windows silently capped,
  * expiring page tokens bound to their query, newest first), the account's users by
- * status, one meeting's recordings (strict about double-encoded UUIDs), the account
- * listing's scope refusals (4711/124), and per-category per-second rate limits (429
+ * status, one meeting's recordings (strict about double-encoded UUIDs) and moving them
+ * to the trash (every DELETE recorded), the account listing's and the trash's scope
+ * refusals (4711/124), and per-category per-second rate limits (429
  * with or without Retry-After). Files are generated deterministic bytes of any size
  * (never held in memory), so tests, the `npm start` sandbox and the benchmarks all use
  * it, and switchable faults reproduce what Zoom does on a bad day: resets mid-body,
@@ -20,7 +21,16 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
-import { ZoomRestApi, type AccountListingRefusal, type ApiFailureOptions, type ApiStats, type SimulatedUserSpec, type ZoomUserPayload } from './api';
+import {
+  ZoomRestApi,
+  type AccountListingRefusal,
+  type ApiFailureOptions,
+  type ApiStats,
+  type SimulatedUserSpec,
+  type TrashCall,
+  type TrashRefusal,
+  type ZoomUserPayload,
+} from './api';
 import {
   closeWhenFlushed,
   decodeSegment,
@@ -51,6 +61,8 @@ export type {
   ApiRoute,
   ApiStats,
   SimulatedUserSpec,
+  TrashCall,
+  TrashRefusal,
   ZoomUserPayload,
   ZoomUserStatus,
 } from './api';
@@ -205,6 +217,14 @@ export interface ZoomSimulator {
   /** The next `times` API requests (any /v2 route, once authorized) fail with `status` (default 429). */
   failApi(times: number, options?: ApiFailureOptions): void;
   apiStats(): ApiStats;
+  /** DELETE /v2/meetings/{uuid}/recordings answers 400 code 4711 (the token lacks cloud_recording:delete:meeting_recording:admin); undefined: normal again. */
+  refuseTrash(code: TrashRefusal): void;
+  /** Every DELETE request under /v2 received, in order, whatever its answer (uuid decoded, action as sent or `trash`, status). */
+  trashCalls(): TrashCall[];
+  /** UUIDs in the trash now (trashed through the API): gone from every listing and GET; their downloads still work. */
+  trashedRecordings(): string[];
+  /** UUIDs deleted for good (action=delete): what a product must never cause. */
+  permanentlyDeleted(): string[];
   /** POSTs `body` to `url` signed like Zoom (x-zm-signature), with webhookSecret. */
   deliverWebhook(url: string, body: unknown, options?: { timestampSeconds?: number }): Promise<WebhookDelivery>;
   /** Runs Zoom's endpoint.url_validation against `url`; true when it answered correctly. */
@@ -451,6 +471,22 @@ class Simulator implements ZoomSimulator {
     return this.api.stats();
   }
 
+  refuseTrash(code: TrashRefusal): void {
+    this.api.refuseTrash(code);
+  }
+
+  trashCalls(): TrashCall[] {
+    return this.api.trashCalls();
+  }
+
+  trashedRecordings(): string[] {
+    return this.api.trashedRecordings();
+  }
+
+  permanentlyDeleted(): string[] {
+    return this.api.permanentlyDeleted();
+  }
+
   async deliverWebhook(url: string, body: unknown, options: { timestampSeconds?: number } = {}): Promise<WebhookDelivery> {
     const raw = typeof body === 'string' ? body : JSON.stringify(body);
     const timestamp = String(options.timestampSeconds ?? Math.floor(Date.now() / 1000));
@@ -512,7 +548,7 @@ class Simulator implements ZoomSimulator {
     } else if (segments[0] === 'rec' && segments[1] === 'download' && segments.length === 3 && request.method === 'GET') {
       entry.kind = 'download';
       return this.handleDownload(request, response, url, decodeSegment(segments[2]!), entry);
-    } else if (segments[0] === 'v2' && request.method === 'GET') {
+    } else if (segments[0] === 'v2' && (request.method === 'GET' || request.method === 'DELETE')) {
       entry.kind = 'api';
       return this.api.handle(request, response, url, segments.slice(1), entry);
     }
