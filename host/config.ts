@@ -11,6 +11,7 @@ import { loadUploaderSettings, type UploaderSettings } from '../services/uploade
 import { loadWebhookConfig, type WebhookConfig } from '../services/webhook/config';
 import { DEFAULT_SWEEP_INTERVAL_SECONDS, loadReconcilerSettings, type ReconcilerSettings } from '../services/reconciler/config';
 import { resolveSubscribers, type SubscriberConfig } from '../services/subscribers/config';
+import { loadCleanupCheckIntervalMs } from '../services/cleanup/config';
 import { DEFAULT_DATA_DIR, dataPaths } from './paths';
 
 export type ArchiveTarget =
@@ -57,6 +58,8 @@ export interface RuntimeConfig {
   subscribers: readonly SubscriberConfig[];
   /** First wait before a subscriber delivery is tried again, doubling (SUBSCRIBER_RETRY_BASE_SECONDS). */
   subscriberRetryBaseMs: number;
+  /** How often `serve` looks for recordings due for Zoom's trash (CLEANUP_CHECK_INTERVAL_SECONDS); the rules are `rules.cleanup`. */
+  cleanupCheckIntervalMs: number;
   /** The variables this was loaded from (set ones only): the consumers' worker loads the same. */
   env: Record<string, string>;
 }
@@ -110,13 +113,19 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
   const rules = attempt(() => loadArchiverConfig(env));
   const subscribers = rules ? attempt(() => resolveSubscribers(rules, env)) : undefined;
   const reconciler = attempt(() => loadReconcilerSettings(env));
+  const cleanupCheckIntervalMs = attempt(() => loadCleanupCheckIntervalMs(env));
   const s2s = secrets !== undefined && missingS2sKeys(secrets).length === 0;
   const sweepSeconds = parsed.success ? (parsed.data.SWEEP_INTERVAL_SECONDS ?? (s2s ? DEFAULT_SWEEP_INTERVAL_SECONDS : 0)) : 0;
   if (sweepSeconds > 0 && sweepSeconds < 10) problems.push('SWEEP_INTERVAL_SECONDS must be 0 (off) or at least 10');
   if (sweepSeconds > 0 && secrets && !s2s) {
     problems.push('SWEEP_INTERVAL_SECONDS needs Zoom Server-to-Server OAuth to list recordings: set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, or SWEEP_INTERVAL_SECONDS=0');
   }
-  if (problems.length > 0 || !parsed.success || (webhookWanted && !webhook) || !uploader || !secrets || !rules || !subscribers || !reconciler) {
+  if (rules && rules.cleanup.trashInZoom !== 'off' && secrets && !s2s) {
+    problems.push(
+      `${rules.source}: cleanup.trashInZoom: "${rules.cleanup.trashInZoom}" needs Zoom Server-to-Server OAuth (it reads each recording again and moves it to the trash): set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, or set cleanup.trashInZoom to "off"`,
+    );
+  }
+  if (problems.length > 0 || !parsed.success || (webhookWanted && !webhook) || !uploader || !secrets || !rules || !subscribers || !reconciler || cleanupCheckIntervalMs === undefined) {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const e = parsed.data;
@@ -151,6 +160,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
     sweepIntervalMs: sweepSeconds * 1000,
     subscribers,
     subscriberRetryBaseMs: e.SUBSCRIBER_RETRY_BASE_SECONDS * 1000,
+    cleanupCheckIntervalMs,
     env: present as Record<string, string>,
   };
 }

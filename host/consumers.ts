@@ -13,6 +13,7 @@ import { validateRecording } from '../services/course-validation/use-case';
 import type { SubscriberConfig } from '../services/subscribers/config';
 import { enqueueForSubscribers } from '../services/subscribers/use-case';
 import { uploadFile, type UploaderDeps } from '../services/uploader/use-case';
+import { scheduleCleanup, type ScheduleDeps } from '../services/cleanup/use-case';
 import { uploadDisposition } from '../services/uploader/wiring';
 import type { Consumer } from './bus/durable-bus';
 
@@ -54,6 +55,24 @@ export function subscribersConsumer(deps: { subscribers: readonly SubscriberConf
     maxAttempts: 10,
     async handle(event) {
       if (deps.outbox && deps.subscribers.length > 0) await enqueueForSubscribers(event, deps.subscribers, deps.outbox);
+      return 'done';
+    },
+  };
+}
+
+/**
+ * RecordingArchived → the recording's clean-up in Zoom is due after cleanup.delayHours
+ * (DATA_DIR/cleanup.sqlite). Without a schedule (cleanup.trashInZoom "off") it
+ * acknowledges at once: the bus routes every event by every rule.
+ */
+export function cleanupConsumer(deps: Omit<ScheduleDeps, 'schedule'> & { schedule: ScheduleDeps['schedule'] | undefined }): Consumer {
+  return {
+    name: CONSUMER_RULES.cleanup.id,
+    concurrency: 1,
+    maxAttempts: 10,
+    async handle(event) {
+      const archived = parseEvent(event, DetailType.RecordingArchived).detail;
+      if (deps.schedule) await scheduleCleanup(archived, { ...deps, schedule: deps.schedule });
       return 'done';
     },
   };

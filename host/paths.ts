@@ -18,6 +18,8 @@ export function dataPaths(dataDir: string = DEFAULT_DATA_DIR) {
     deliveries: join(root, 'deliveries.sqlite'),
     /** The reconciler's memory of recordings course validation rejects (see ReconcilerState). */
     reconciler: join(root, 'reconciler.sqlite'),
+    /** When each archived recording is due for Zoom's trash, and what became of it (see CleanupSchedule). */
+    cleanup: join(root, 'cleanup.sqlite'),
     /** Who runs the pipeline here now (`serve`, or a `backfill` without a server): see host/instance-lock.ts. */
     instanceLock: join(root, 'instance.lock'),
     archive: join(root, 'archive'),

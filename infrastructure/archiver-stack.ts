@@ -19,6 +19,7 @@ import { ReconciliationSweep } from './constructs/reconciliation-sweep';
 import { RecoverySchedule } from './constructs/recovery-schedule';
 import { SubscriberDelivery } from './constructs/subscriber-delivery';
 import { WebhookEndpoint } from './constructs/webhook-endpoint';
+import { ZoomCleanup } from './constructs/zoom-cleanup';
 import { ZoomSecrets } from './constructs/zoom-secrets';
 
 /**
@@ -57,8 +58,10 @@ export interface ArchiverStackProps extends StackProps {
   sweepIntervalMinutes?: number;
   /** Days each reconciliation sweep looks back (SWEEP_LOOKBACK_DAYS). Default 3. */
   sweepLookbackDays?: number;
-  /** The reconciler's pace of Zoom API calls (ZOOM_API_REQUESTS_PER_SECOND); the handler's default (10) when absent. */
+  /** The reconciler's and the clean-up run's pace of Zoom API calls (ZOOM_API_REQUESTS_PER_SECOND); the handler's default (10) when absent. */
   zoomApiRequestsPerSecond?: number;
+  /** Minutes between clean-up runs (only deployed when the config's cleanup.trashInZoom is not "off"). Default 15. */
+  cleanupIntervalMinutes?: number;
 }
 
 export class ArchiverStack extends Stack {
@@ -164,6 +167,24 @@ export class ArchiverStack extends Stack {
       zoomApiRequestsPerSecond: props.zoomApiRequestsPerSecond,
     });
 
+    // Clean-up in Zoom, opt-in: with trashInZoom "off" (the default) nothing that could trash is deployed.
+    const trashInZoom = rules.config.cleanup.trashInZoom;
+    const cleanup =
+      trashInZoom === 'off'
+        ? undefined
+        : new ZoomCleanup(this, 'ZoomCleanup', {
+            bus: events.bus,
+            ledger,
+            archive,
+            archivePrefix: rules.archivePrefix,
+            zoomSecret: secrets.secret,
+            alarms,
+            mode: trashInZoom,
+            archiverConfigJson: rules.inlineJson,
+            intervalMinutes: props.cleanupIntervalMinutes,
+            zoomApiRequestsPerSecond: props.zoomApiRequestsPerSecond,
+          });
+
     // Every output below is listed in infrastructure/README.md ("Deploy"), and every name
     // the READMEs tell an operator to read is an output (tests/infrastructure/outputs.test.ts).
     new CfnOutput(this, 'WebhookUrl', {
@@ -183,7 +204,7 @@ export class ArchiverStack extends Stack {
     new CfnOutput(this, 'AuditTableName', { value: audit.tableName });
     new CfnOutput(this, 'ZoomSecretArn', { value: secrets.secret.secretArn, description: 'Put the Zoom credentials here (JSON)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive the alarms' });
-    for (const consumer of [courseValidation, uploader, auditTrail, subscriberDelivery.consumer]) {
+    for (const consumer of [courseValidation, uploader, auditTrail, subscriberDelivery.consumer, ...(cleanup ? [cleanup.consumer] : [])]) {
       const name = consumer.node.id;
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: consumer.deadLetters.queue.queueUrl, description: `Events ${name} could not process (re-drive)` });
       new CfnOutput(this, `${name}FunctionName`, { value: consumer.function.functionName, description: 'Invoke with a dead-lettered event to re-drive it' });
@@ -211,5 +232,16 @@ export class ArchiverStack extends Stack {
       value: reconciler.deadLetters.queue.queueUrl,
       description: 'Scheduled reconciliation sweeps EventBridge could not invoke',
     });
+    if (cleanup) {
+      // The Cleanup consumer (scheduling) has its outputs in the loop above; these are the periodic run's.
+      new CfnOutput(this, 'CleanupRunFunctionName', {
+        value: cleanup.function.functionName,
+        description: "The clean-up run (moves due recordings to Zoom's trash); invoke with {} to run it now",
+      });
+      new CfnOutput(this, 'CleanupRunDeadLetterQueueUrl', {
+        value: cleanup.deadLetters.queue.queueUrl,
+        description: 'Scheduled clean-up runs EventBridge could not invoke',
+      });
+    }
   }
 }

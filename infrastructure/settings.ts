@@ -10,7 +10,8 @@
  * | uploaderReservedConcurrency | a number (default 10), or `unreserved` for accounts with a small concurrency quota |
  * | sweepIntervalMinutes | minutes between reconciliation sweeps (default 60); 0 = no schedule (manual backfills only) |
  * | sweepLookbackDays | days each sweep looks back (default 3) |
- * | zoomApiRequestsPerSecond | the reconciler's pace of Zoom API calls (default 10; the account's limit is shared) |
+ * | zoomApiRequestsPerSecond | the reconciler's (and the clean-up run's) pace of Zoom API calls (default 10; the account's limit is shared) |
+ * | cleanupIntervalMinutes | minutes between clean-up runs (default 15), 1 to 1440; only used when the config's cleanup.trashInZoom is not off |
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -20,7 +21,13 @@ import type { ArchiverStackProps } from './archiver-stack';
 
 export type StackSettings = Pick<
   ArchiverStackProps,
-  'courseRules' | 'alarmEmail' | 'uploaderReservedConcurrency' | 'sweepIntervalMinutes' | 'sweepLookbackDays' | 'zoomApiRequestsPerSecond'
+  | 'courseRules'
+  | 'alarmEmail'
+  | 'uploaderReservedConcurrency'
+  | 'sweepIntervalMinutes'
+  | 'sweepLookbackDays'
+  | 'zoomApiRequestsPerSecond'
+  | 'cleanupIntervalMinutes'
 >;
 
 const optionalText = z
@@ -53,6 +60,13 @@ const ZoomApiRequestsPerSecond = z.coerce
   .number({ error: 'must be a number' })
   .positive('must be positive')
   .max(100, 'must be at most 100 (Zoom allows 80/s at most, in any category)');
+
+/** A due recording waits at most one interval more than its delay; no schedule (0) would never trash at all. */
+const CleanupIntervalMinutes = z.coerce
+  .number({ error: 'must be a whole number of minutes' })
+  .int('must be a whole number of minutes')
+  .min(1, 'must be at least 1 (to stop the clean-up, set cleanup.trashInZoom to "off" in the archiver config)')
+  .max(1440, 'must be at most 1440 (a day)');
 
 export function stackSettingsFromContext(
   context: (key: string) => unknown,
@@ -96,6 +110,7 @@ export function stackSettingsFromContext(
   if (given('sweepIntervalMinutes')) settings.sweepIntervalMinutes = parse('sweepIntervalMinutes', SweepIntervalMinutes, context);
   if (given('sweepLookbackDays')) settings.sweepLookbackDays = parse('sweepLookbackDays', SweepLookbackDays, context);
   if (given('zoomApiRequestsPerSecond')) settings.zoomApiRequestsPerSecond = parse('zoomApiRequestsPerSecond', ZoomApiRequestsPerSecond, context);
+  if (given('cleanupIntervalMinutes')) settings.cleanupIntervalMinutes = parse('cleanupIntervalMinutes', CleanupIntervalMinutes, context);
   return settings;
 }
 

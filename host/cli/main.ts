@@ -11,6 +11,8 @@ import { DynamoDbAuditLog } from '../../shared/adapters/audit-dynamodb';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { dataPaths } from '../paths';
 import { backfillCommand } from './backfill';
+import { cleanupCommand, cleanupStatusLine } from './cleanup';
+import { SqliteCleanupSchedule } from '../../shared/adapters/cleanup-sqlite';
 import { deliveriesStatus, retryDeliveriesCommand } from './deliveries';
 import { retryCommand, retryDeadCommand } from './retry';
 import { serveCommand } from './serve';
@@ -93,6 +95,18 @@ program
   });
 
 program
+  .command('cleanup')
+  .description("what is due for Zoom's trash and what the check says now; runs the due clean-ups (cleanup.trashInZoom in the archiver config)")
+  .option('--dry-run', 'list and check only: change nothing, delete nothing, record nothing')
+  .option('--json', 'JSON for scripts')
+  .option('--data-dir <dir>', 'local state folder (env DATA_DIR)')
+  .action(async (options: { dryRun?: boolean; json?: boolean; dataDir?: string }) => {
+    const env = { ...process.env, ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}) };
+    const { exitCode } = await cleanupCommand(options, { env, print: (line) => console.log(line) });
+    process.exitCode = exitCode;
+  });
+
+program
   .command('simulate')
   .description('send a signed sample Zoom webhook to a URL and print the answer')
   .requiredOption('--url <url>', 'webhook URL, e.g. http://127.0.0.1:8080/webhooks/zoom')
@@ -134,6 +148,13 @@ program
     const log = options.table ? new DynamoDbAuditLog(new DynamoDBClient({}), options.table) : new SqliteAuditLog(auditPath);
     console.log(await runStatus(log, { ...options, since, until }, now));
     if (log instanceof SqliteAuditLog) log.close();
+    const cleanupPath = dataPaths(options.dataDir).cleanup;
+    if (options.recording && !options.json && !options.table && existsSync(cleanupPath)) {
+      const schedule = new SqliteCleanupSchedule({ path: cleanupPath });
+      const line = cleanupStatusLine(await schedule.get(options.recording));
+      schedule.close();
+      if (line) console.log(line);
+    }
   });
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,8 +1,8 @@
 /**
  * The consumers' thread of the single-machine host: the durable bus's deliveries
- * (course validation, uploads, subscribers, audit), the recovery sweep and the
- * subscriber dispatcher (host/subscriber-dispatcher.ts) run here, on their own
- * SQLite connections, so that no transfer, hash or query ever runs on the event loop
+ * (course validation, uploads, subscribers, clean-up scheduling, audit), the recovery
+ * sweep, the reconciliation sweep, the clean-up run and the subscriber dispatcher
+ * (host/subscriber-dispatcher.ts) run here, on their own SQLite connections, so that no transfer, hash or query ever runs on the event loop
  * that answers Zoom. Logs go to the main thread's logger; `stop` is the graceful end.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,6 +12,8 @@ import { recoverStalledUploads } from '../../services/uploader/redrive';
 import { loadRuntimeConfig } from '../config';
 import { openLocalPipeline } from '../pipeline';
 import { openLocalReconciler, type LocalReconciler } from '../reconciler';
+import { openLocalCleanup, type LocalCleanup } from '../cleanup';
+import { countOutcomes } from '../../services/cleanup/use-case';
 import { startSubscriberDispatcher, type SubscriberDispatcher } from '../subscriber-dispatcher';
 import type { FromWorker, ToWorker, WorkerInput } from './messages';
 
@@ -64,6 +66,25 @@ async function main(): Promise<void> {
   };
   const reconcileTimer = reconciler ? setInterval(reconcileNow, config.sweepIntervalMs) : undefined;
 
+  // Clean-up in Zoom: recordings whose delay is over, checked again and trashed (off with cleanup.trashInZoom "off").
+  const cleanup: LocalCleanup | undefined = pipeline.cleanup
+    ? openLocalCleanup(config, { ledger, archive: pipeline.archive, publisher: bus, logger, schedule: pipeline.cleanup })
+    : undefined;
+  let cleaning: Promise<unknown> | undefined;
+  const cleanUpNow = () => {
+    if (!cleanup || cleaning) return;
+    cleaning = cleanup
+      .run({ signal: shutdown })
+      .then((results) => {
+        if (results.length > 0) logger.info('clean-up run finished', { outcomes: countOutcomes(results) });
+      })
+      .catch((error: unknown) => shutdown.aborted ? undefined : logger.error('clean-up run failed; the next one tries again', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }))
+      .finally(() => {
+        cleaning = undefined;
+      });
+  };
+  const cleanupTimer = cleanup ? setInterval(cleanUpNow, config.cleanupCheckIntervalMs) : undefined;
+
   // Subscriber delivery: its own loop and concurrency, here too, woken by each message the subscribers consumer stores.
   let dispatcher: SubscriberDispatcher | undefined;
 
@@ -75,10 +96,13 @@ async function main(): Promise<void> {
       stopping ??= (async () => {
         clearInterval(sweeper);
         clearInterval(reconcileTimer);
+        clearInterval(cleanupTimer);
         await dispatcher?.stop(); // in-flight sends aborted, their messages left pending
         const stopped = pipeline.stop();
         await reconciling;
+        await cleaning;
         reconciler?.close();
+        cleanup?.close();
         await stopped;
         send({ type: 'stopped' });
         port!.close();
@@ -92,6 +116,7 @@ async function main(): Promise<void> {
   send({ type: 'ready' });
   // At start too: the server may have been down while Zoom gave up on its webhooks.
   reconcileNow();
+  cleanUpNow();
 }
 
 main().catch((error: unknown) => send({ type: 'failed', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) }));

@@ -16,6 +16,7 @@
  *
  * The uploader may only put objects (and abort its own multipart uploads) under one
  * key prefix: the literal folder the key template starts with (`courses/` by default).
+ * The clean-up run may only read objects (HeadObject) under the same prefix.
  */
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { type IGrantable, Grant } from 'aws-cdk-lib/aws-iam';
@@ -86,6 +87,30 @@ export class ArchiveBucket extends Construct {
         `Object keys are made per file at run time, so the grant is on the key prefix "${prefix}" ` +
         '(the fixed folder every archive key starts with), with only PutObject, AbortMultipartUpload and GetObject ' +
         '(to compare an already-taken key; nothing is ever deleted or replaced).',
+    });
+    return grant;
+  }
+
+  /**
+   * s3:GetObject (which HeadObject needs) on `prefix*` only: read-only, for a function
+   * that checks what the archive holds (the clean-up run compares each archived file's
+   * size with the ledger's before a recording leaves Zoom). No ListBucket: a missing key
+   * answers 403, which the archive store reports as a read error (the recording stays
+   * in Zoom), never as "absent". No put, no delete.
+   */
+  grantArchiveRead(fn: ArchiverFunction, prefix: string): Grant {
+    const grant = Grant.addToPrincipal({
+      grantee: fn as IGrantable,
+      actions: ['s3:GetObject'],
+      resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
+    });
+    const logicalId = Stack.of(this).resolve((this.bucket.node.defaultChild as CfnBucket).logicalId) as string;
+    Validations.of(fn.serviceRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
+      reason:
+        `Object keys are made per file at run time, so the grant is on the key prefix "${prefix}" ` +
+        '(the fixed folder every archive key starts with), with s3:GetObject only: the function reads what an object ' +
+        'holds (HeadObject) and can neither write, replace nor delete one.',
     });
     return grant;
   }

@@ -84,7 +84,33 @@ const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
       errors: d.errors.length,
     },
   }),
+  [DetailType.RecordingWouldBeTrashed]: (d) => ({
+    course: d.course,
+    summary:
+      `dry run: would move to Zoom's trash now (${d.archivedFiles.length} file(s) verified in the archive` +
+      `${d.otherFiles.length > 0 ? `, ${d.otherFiles.length} unarchived file(s) would go with it` : ''}); nothing deleted`,
+    data: trashData(d),
+  }),
+  [DetailType.RecordingTrashedInZoom]: (d) => ({
+    course: d.course,
+    summary:
+      `moved to Zoom's trash${d.outcome === 'already_in_trash' ? ' (Zoom already had it there: our first request was answered, its answer lost)' : ''}: ` +
+      `${d.archivedFiles.length} file(s) verified in the archive${d.otherFiles.length > 0 ? `, ${d.otherFiles.length} unarchived file(s) went with it` : ''}; Zoom keeps its trash 30 days`,
+    data: { ...trashData(d), outcome: d.outcome, trashedAt: d.trashedAt },
+  }),
 };
+
+function trashData(d: DetailOf<typeof DetailType.RecordingWouldBeTrashed> | DetailOf<typeof DetailType.RecordingTrashedInZoom>): Parts['data'] {
+  return {
+    meetingId: d.meetingId,
+    topic: d.topic,
+    archivedFiles: d.archivedFiles.length,
+    archivedBytes: d.archivedFiles.reduce((sum, f) => sum + f.size, 0),
+    otherFiles: d.otherFiles.length,
+    otherFileTypes: [...new Set(d.otherFiles.map((f) => f.fileType))].join(',') || undefined,
+    dueAt: d.dueAt,
+  };
+}
 
 /**
  * The audit trail is kept by recording; a reconciliation run has none, so it is kept

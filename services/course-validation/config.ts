@@ -24,6 +24,7 @@ import { en } from 'zod/locales';
 import { ConfigError } from '../../shared/errors';
 import { KeyTemplateError, parseKeyTemplate, type KeyTemplate } from './key-template';
 import { SubscribersSchema, type SubscriberSpec } from '../subscribers/config';
+import { CleanupSchema, DEFAULT_CLEANUP_RULES, type CleanupRules } from '../cleanup/config';
 
 /**
  * Zoom's file types as listed in the Zoom Meeting API reference
@@ -121,6 +122,8 @@ export interface ArchiverConfig {
    * rest of the file; `env:NAME` secrets are read by resolveSubscribers at start-up.
    */
   subscribers: readonly SubscriberSpec[];
+  /** Moving archived recordings to Zoom's trash (services/cleanup/config.ts); off unless configured. */
+  cleanup: CleanupRules;
 }
 
 /*
@@ -280,6 +283,8 @@ export const ArchiverConfigFileSchema = z.strictObject({
   ),
   /** Outbound webhooks and Slack notifications: services/subscribers/config.ts. */
   subscribers: z.optional(SubscribersSchema),
+  /** Moving verified recordings to Zoom's trash: services/cleanup/config.ts. */
+  cleanup: z.optional(CleanupSchema),
 });
 export type ArchiverConfigFile = z.input<typeof ArchiverConfigFileSchema>;
 
@@ -289,7 +294,7 @@ export function parseArchiverConfig(input: unknown, source = 'archiver config'):
   if (!result.success) {
     throw new ConfigError(`${source}: ${result.error.issues.map(describeIssue).join('; ')}`, { cause: result.error });
   }
-  const { courses = {}, files = {}, naming = {}, subscribers = [] } = result.data;
+  const { courses = {}, files = {}, naming = {}, subscribers = [], cleanup = DEFAULT_CLEANUP_RULES } = result.data;
   return {
     courses: {
       topicPatterns: courses.topicPatterns ?? [{ source: DEFAULT_TOPIC_PATTERN, regex: new RegExp(DEFAULT_TOPIC_PATTERN) }],
@@ -307,6 +312,7 @@ export function parseArchiverConfig(input: unknown, source = 'archiver config'):
       timeZone: naming.timeZone ?? { kind: 'meeting' },
     },
     subscribers,
+    cleanup,
     source,
   };
 }

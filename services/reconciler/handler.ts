@@ -33,7 +33,7 @@ import { EventBridgePublisher } from '../../shared/adapters/eventbridge-publishe
 import { DynamoDbUploadLedger } from '../../shared/adapters/ledger-dynamodb';
 import { DynamoDbReconcilerState } from '../../shared/adapters/reconciler-state-dynamodb';
 import { createZoomApi } from '../../shared/adapters/zoom-api';
-import { ZoomOAuthTokenSource } from '../../shared/adapters/zoom-oauth';
+import { oauthTokenSourceFor } from '../../shared/adapters/zoom-oauth';
 import { missingS2sKeys, type ZoomSecrets } from '../../shared/config/secrets';
 import { ArchiverError, ConfigError } from '../../shared/errors';
 import { LOGGING_ENV, optionalVar, parseEnv, requiredVar, type Env } from '../../shared/lambda/env';
@@ -246,12 +246,7 @@ export function createReconcilerLambda(env: Env, adapters: ReconcilerLambdaAdapt
   logger.info('reconciler rules loaded', { source: rules.source, lookbackDays: settings.lookbackDays, requestsPerSecond: settings.requestsPerSecond });
   const build = (secrets: ZoomSecrets): ReconcilerLambdaDeps => {
     requireListingCredentials(secrets);
-    const tokens = new ZoomOAuthTokenSource({
-      tokenUrl: e.ZOOM_OAUTH_TOKEN_URL,
-      accountId: secrets.ZOOM_ACCOUNT_ID,
-      clientId: secrets.ZOOM_CLIENT_ID,
-      clientSecret: secrets.ZOOM_CLIENT_SECRET,
-    });
+    const tokens = oauthTokenSourceFor(e.ZOOM_OAUTH_TOKEN_URL, secrets);
     return { api: createZoomApi(settings, tokens), ledger, state, rules, publisher, logger, now, lookbackDays: settings.lookbackDays };
   };
   return zoomSecretsLoader({ arn: e.ZOOM_SECRETS_ARN, env }, build, { client: adapters.secretsManager });

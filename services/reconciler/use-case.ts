@@ -37,7 +37,7 @@ import type { ReconcilerState } from '../../shared/ports/reconciler-state';
 import type { UploadLedger } from '../../shared/ports/upload-ledger';
 import { ZoomApiError, type DateRange, type ZoomRecordingsApi } from '../../shared/ports/zoom-api';
 import { addUtcDays } from '../../shared/utc-day';
-import { normalizeRecording } from '../../shared/zoom/normalize';
+import { normalizeListedRecording } from '../../shared/zoom/normalize';
 import type { ZoomRecordingObject } from '../../shared/zoom/recording';
 import type { ArchiverConfig } from '../course-validation/config';
 import { decideRecording } from '../course-validation/decision';
@@ -267,15 +267,7 @@ async function examine(
   run: RunContext,
   deps: ReconcileDeps,
 ): Promise<{ report: RecordingReport; events: DomainEvent[]; rejectedFingerprint?: string }> {
-  const parts = normalizeRecording({
-    trigger: run.trigger,
-    payload: { account_id: object.account_id, object },
-    eventTs: undefined,
-    downloadToken: undefined,
-    receivedAt: deps.now(),
-    correlationId: randomUUID(),
-    causationId: `reconcile:${run.runId}`,
-  });
+  const parts = normalizeListedRecording(object, { trigger: run.trigger, causationId: `reconcile:${run.runId}`, receivedAt: deps.now() });
   const base = { recordingId: object.uuid, meetingId: String(object.id), topic: object.topic, startTime: object.start_time, hostEmail: object.host_email };
   const decisions = parts.map((part) => decideRecording(part, deps.rules));
   const accepted = decisions.flatMap((decision) => (decision.outcome === 'accepted' ? [decision] : []));

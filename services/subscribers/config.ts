@@ -16,7 +16,8 @@
  *   missing or malformed variable is named, its value never shown).
  *
  * Rules: `events` ⊆ FileUploaded, RecordingArchived, FileUploadFailed,
- * RecordingRejected, ReconciliationCompleted (RecordingAvailable and
+ * RecordingRejected, ReconciliationCompleted, RecordingWouldBeTrashed,
+ * RecordingTrashedInZoom (RecordingAvailable and
  * FileUploadRequested are internal: they carry download URLs); a `standard-webhooks`
  * subscriber (the default format) needs a secret, `whsec_` + base64 of ≥ 24 bytes or
  * `env:NAME`; a `slack` subscriber takes none (its URL is the secret); the URL is
@@ -42,6 +43,8 @@ export const SUBSCRIBABLE_EVENTS = [
   DetailType.FileUploadFailed,
   DetailType.RecordingRejected,
   DetailType.ReconciliationCompleted,
+  DetailType.RecordingWouldBeTrashed,
+  DetailType.RecordingTrashedInZoom,
 ] as const satisfies readonly DetailTypeName[];
 export type SubscribableEvent = (typeof SUBSCRIBABLE_EVENTS)[number];
 

@@ -102,6 +102,17 @@ function reconciliationCompleted(d: DetailOf<typeof DetailType.ReconciliationCom
   return lines;
 }
 
+function recordingTrashed(d: DetailOf<typeof DetailType.RecordingTrashedInZoom> | DetailOf<typeof DetailType.RecordingWouldBeTrashed>, dryRun: boolean): string[] {
+  const total = d.archivedFiles.reduce((sum, f) => sum + f.size, 0);
+  const others = d.otherFiles.length > 0 ? `; ${d.otherFiles.length} unarchived file${d.otherFiles.length === 1 ? '' : 's'} (${[...new Set(d.otherFiles.map((f) => f.fileType))].join(', ')}) ${dryRun ? 'would go' : 'went'} with it` : '';
+  return [
+    dryRun
+      ? `:eyes: Dry run${forCourse(d.course)}: "${plain(d.topic, 120)}" would now move to Zoom's trash — ${d.archivedFiles.length} file${d.archivedFiles.length === 1 ? '' : 's'}, ${size(total)} verified in the archive${others}. Nothing was deleted.`
+      : `:wastebasket: Moved to Zoom's trash${forCourse(d.course)}: "${plain(d.topic, 120)}" — ${d.archivedFiles.length} file${d.archivedFiles.length === 1 ? '' : 's'}, ${size(total)} verified in the archive${others}. Zoom keeps its trash 30 days.`,
+    `Recording ${code(d.recordingId, 80)}: ${statusCommand(d.recordingId)}`,
+  ];
+}
+
 /** The Slack text of a message (any detail-type; an unexpected one gets a generic line). */
 export function slackText(message: Pick<OutboxMessage, 'type' | 'data' | 'id'>): string {
   let lines: string[];
@@ -122,6 +133,12 @@ export function slackText(message: Pick<OutboxMessage, 'type' | 'data' | 'id'>):
         break;
       case DetailType.ReconciliationCompleted:
         lines = reconciliationCompleted(parseDetail(type, message.data));
+        break;
+      case DetailType.RecordingWouldBeTrashed:
+        lines = recordingTrashed(parseDetail(type, message.data), true);
+        break;
+      case DetailType.RecordingTrashedInZoom:
+        lines = recordingTrashed(parseDetail(type, message.data), false);
         break;
       default:
         lines = [`zoom-archiver: ${plain(message.type, 60)} (event ${code(message.id, 80)})`];

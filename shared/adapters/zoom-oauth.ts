@@ -6,6 +6,7 @@
  * uploads share one refresh, because Zoom rate-limits the token endpoint and some
  * accounts cap concurrent tokens.
  */
+import type { ZoomSecrets } from '../config/secrets';
 import { decodeJwt } from 'jose';
 import * as z from 'zod/mini';
 import { ConfigError } from '../errors';
@@ -49,6 +50,11 @@ const ErrorResponseSchema = z.object({ error: z.string().check(z.regex(/^[a-z_]{
 interface CachedToken {
   token: string;
   expiresAtMs: number;
+}
+
+/** The token source of the Server-to-Server OAuth app in `secrets` (the keys' names as in the Zoom secret and the environment). */
+export function oauthTokenSourceFor(tokenUrl: string, secrets: Pick<ZoomSecrets, 'ZOOM_ACCOUNT_ID' | 'ZOOM_CLIENT_ID' | 'ZOOM_CLIENT_SECRET'>): ZoomOAuthTokenSource {
+  return new ZoomOAuthTokenSource({ tokenUrl, accountId: secrets.ZOOM_ACCOUNT_ID, clientId: secrets.ZOOM_CLIENT_ID, clientSecret: secrets.ZOOM_CLIENT_SECRET });
 }
 
 export class ZoomOAuthTokenSource implements DownloadTokenSource {

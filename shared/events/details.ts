@@ -31,6 +31,8 @@ export const SCHEMA_VERSIONS = {
   [DetailType.FileUploadFailed]: 1,
   [DetailType.RecordingArchived]: 1,
   [DetailType.ReconciliationCompleted]: 1,
+  [DetailType.RecordingWouldBeTrashed]: 1,
+  [DetailType.RecordingTrashedInZoom]: 1,
 } as const satisfies Record<DetailTypeName, number>;
 
 function withVersion<T extends DetailTypeName>(detailType: T) {
@@ -281,6 +283,45 @@ export const ReconciliationCompletedSchema = z.object({
 });
 export type ReconciliationCompleted = z.infer<typeof ReconciliationCompletedSchema>;
 
+/**
+ * A recording's verified files, and the files that go to Zoom's trash with it without
+ * being archived (the rules did not select them: audio, chat, ...). Zoom keeps its
+ * trash 30 days; after that only the archived files remain.
+ */
+const TrashedRecordingFields = {
+  recordingId: text(),
+  meetingId: text(),
+  topic: z.string(),
+  course: text(),
+  startTime: isoDateTime,
+  /** Every selected file, each verified in the archive (uploaded, checksum recorded) when it was checked. */
+  archivedFiles: z
+    .array(z.object({ fileId: text(), location: ArchiveLocationSchema, size: count(), checksum: ChecksumSchema }))
+    .check(z.maxLength(300)),
+  /** Files of the recording the rules did not select: they go to the trash with it, unarchived. */
+  otherFiles: z.array(z.object({ fileId: text(), fileType: text(), recordingType: z.optional(z.string()), fileSize: z.optional(count()) })).check(z.maxLength(300)),
+  /** When the clean-up was due: the last RecordingArchived + cleanup.delayHours, or the time of a retry after a failed attempt. */
+  dueAt: isoDateTime,
+};
+
+/** trashInZoom "dry-run": every check passed at the due time; nothing was deleted. */
+export const RecordingWouldBeTrashedSchema = z.object({
+  metadata: withVersion(DetailType.RecordingWouldBeTrashed),
+  ...TrashedRecordingFields,
+  checkedAt: isoDateTime,
+});
+export type RecordingWouldBeTrashed = z.infer<typeof RecordingWouldBeTrashedSchema>;
+
+/** trashInZoom "on": the recording (every file of the meeting instance) is in Zoom's trash. */
+export const RecordingTrashedInZoomSchema = z.object({
+  metadata: withVersion(DetailType.RecordingTrashedInZoom),
+  ...TrashedRecordingFields,
+  /** `trashed`: Zoom answered 204; `already_in_trash`: 404/3301 to our repeated DELETE (the first answer was lost). */
+  outcome: z.enum(['trashed', 'already_in_trash']),
+  trashedAt: isoDateTime,
+});
+export type RecordingTrashedInZoom = z.infer<typeof RecordingTrashedInZoomSchema>;
+
 /** detail-type -> schema; the single registry used by producers, consumers and the audit. */
 export const DetailSchemas = {
   [DetailType.RecordingAvailable]: RecordingAvailableSchema,
@@ -290,6 +331,8 @@ export const DetailSchemas = {
   [DetailType.FileUploadFailed]: FileUploadFailedSchema,
   [DetailType.RecordingArchived]: RecordingArchivedSchema,
   [DetailType.ReconciliationCompleted]: ReconciliationCompletedSchema,
+  [DetailType.RecordingWouldBeTrashed]: RecordingWouldBeTrashedSchema,
+  [DetailType.RecordingTrashedInZoom]: RecordingTrashedInZoomSchema,
 } as const satisfies Record<DetailTypeName, z.ZodMiniType>;
 
 export type DetailOf<T extends DetailTypeName> = z.infer<(typeof DetailSchemas)[T]>;

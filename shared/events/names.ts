@@ -13,6 +13,8 @@ export const DetailType = {
   FileUploadFailed: 'FileUploadFailed',
   RecordingArchived: 'RecordingArchived',
   ReconciliationCompleted: 'ReconciliationCompleted',
+  RecordingWouldBeTrashed: 'RecordingWouldBeTrashed',
+  RecordingTrashedInZoom: 'RecordingTrashedInZoom',
 } as const;
 
 export type DetailTypeName = (typeof DetailType)[keyof typeof DetailType];

@@ -41,6 +41,11 @@ export const CONSUMER_RULES = {
     description: 'every zoom-archiver event -> the outbox of each configured subscriber that asked for its detail-type (SQLite on one machine, SQS in the cloud)',
     pattern: { source: [EVENT_SOURCE] },
   },
+  cleanup: {
+    id: 'Cleanup',
+    description: "RecordingArchived -> the recording's clean-up in Zoom is due after cleanup.delayHours (only deployed, and only acting, when cleanup.trashInZoom is not off)",
+    pattern: { source: [EVENT_SOURCE], 'detail-type': [DetailType.RecordingArchived] },
+  },
   audit: {
     id: 'Audit',
     description: 'every zoom-archiver event -> audit trail',

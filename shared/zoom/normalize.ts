@@ -6,7 +6,7 @@
  * session fits in one event with a wide margin; parts exist so that no signed
  * delivery is ever unpublishable).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import {
   DetailType,
@@ -58,6 +58,22 @@ export function normalizeRecording(input: NormalizeInput, sealer?: TokenSealer):
     part: { index, count: groups.length },
     files: group,
   }));
+}
+
+/**
+ * A recording Zoom's REST API listed (no webhook: no event time, no download token),
+ * normalized as the webhook would, for the reconciler and the clean-up's check.
+ */
+export function normalizeListedRecording(object: RecordingPayload['object'], context: { trigger: RecordingAvailable['trigger']; causationId: string; receivedAt: Date }): RecordingAvailable[] {
+  return normalizeRecording({
+    trigger: context.trigger,
+    payload: { account_id: object.account_id, object },
+    eventTs: undefined,
+    downloadToken: undefined,
+    receivedAt: context.receivedAt,
+    correlationId: randomUUID(),
+    causationId: context.causationId,
+  });
 }
 
 function partMetadata(input: NormalizeInput, uuid: string, index: number, count: number): RecordingAvailable['metadata'] {

@@ -2,14 +2,15 @@
  * cdk-nag's AwsSolutions pack on the stack (cdk-nag 3: a CDK policy-validation
  * plugin; findings are acknowledged with Validations.of(construct).acknowledge).
  * Zero unacknowledged findings, every acknowledgement has a written reason, and none
- * is stale: each one silences a finding that really exists. Bundling is skipped —
+ * is stale: each one silences a finding that really exists — for the default stack
+ * and for one with every opt-in part deployed (clean-up in Zoom). Bundling is skipped:
  * the rules look at resource properties, not at the code.
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { ArchiverStack } from '../../infrastructure/archiver-stack';
+import { ArchiverStack, type ArchiverStackProps } from '../../infrastructure/archiver-stack';
 
 const unbundled = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
 
@@ -35,10 +36,15 @@ function acknowledgements(scope: IConstruct): Acknowledgement[] {
   );
 }
 
-describe('cdk-nag AwsSolutions', () => {
+const VARIANTS: [string, ArchiverStackProps][] = [
+  ['the default stack', {}],
+  ['clean-up in Zoom on', { courseRules: { json: { cleanup: { trashInZoom: 'on' } }, source: 'test rules' } }],
+];
+
+describe.each(VARIANTS)('cdk-nag AwsSolutions: %s', (_name, props) => {
   let stack: ArchiverStack;
   beforeAll(() => {
-    stack = new ArchiverStack(unbundled(), 'Nag');
+    stack = new ArchiverStack(unbundled(), 'Nag', props);
   });
 
   it('reports no unacknowledged error or warning', () => {
@@ -62,7 +68,7 @@ describe('cdk-nag AwsSolutions', () => {
     const spy = jest.spyOn(Validations.prototype, 'acknowledge').mockImplementation(() => undefined);
     let raw: Map<string, string[]>;
     try {
-      raw = findings(new ArchiverStack(unbundled(), 'Nag'));
+      raw = findings(new ArchiverStack(unbundled(), 'Nag', props));
     } finally {
       spy.mockRestore();
     }
@@ -83,7 +89,9 @@ describe('cdk-nag AwsSolutions', () => {
       }
     }
   });
+});
 
+describe('cdk-nag AwsSolutions gate', () => {
   it('stops synthesis when a finding is not acknowledged (how bin/app.ts registers the pack)', () => {
     const app = unbundled();
     const gated = new ArchiverStack(app, 'Gate');

@@ -2,7 +2,9 @@
  * Every stack output the operator documentation names exists in the synthesized
  * template, and every output the template has is documented. The names are read
  * from the two READMEs, not retyped here, so a README that starts naming a new
- * output (or a renamed one) fails this test until the stack has it.
+ * output (or a renamed one) fails this test until the stack has it. The stack is
+ * synthesized with every opt-in part deployed (clean-up in Zoom), so that every output
+ * exists; the default stack has the same outputs but the clean-up ones.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,6 +79,7 @@ describe('mentionedOutputs (the extraction itself)', () => {
         'AlarmTopicArn',
         'ArchiveBucketName',
         'AuditDeadLetterQueueUrl',
+        'CleanupDeadLetterQueueUrl',
         'CourseValidationDeadLetterQueueUrl',
         'EventBusArn',
         'EventBusName',
@@ -98,7 +101,7 @@ describe('stack outputs named in the READMEs', () => {
   let mentions: Mention[];
 
   beforeAll(() => {
-    s = synthesize({}, { bundle: false });
+    s = synthesize({ courseRules: { json: { cleanup: { trashInZoom: 'on' } }, source: 'test rules' } }, { bundle: false });
     outputs = Object.keys(s.template.toJSON().Outputs ?? {});
     mentions = DOCS.flatMap((file) => mentionedOutputs(read(file), file));
   }, 60_000);
@@ -125,10 +128,17 @@ describe('stack outputs named in the READMEs', () => {
     const queues = Object.entries(s.resources)
       .filter(([, r]) => r.Type === 'AWS::SQS::Queue')
       .map(([id]) => id);
-    expect(queues).toHaveLength(8);
+    expect(queues).toHaveLength(10);
     const urlOutputs = Object.values(s.template.toJSON().Outputs as Record<string, { Value: unknown }>).map((o) => JSON.stringify(o.Value));
     for (const queue of queues) expect(urlOutputs).toContain(JSON.stringify({ Ref: queue }));
   });
+
+  it('has the same outputs without clean-up in Zoom, but the clean-up ones', () => {
+    const withoutCleanup = Object.keys(synthesize({}, { bundle: false }).template.toJSON().Outputs ?? {});
+    const cleanupOutputs = ['CleanupDeadLetterQueueUrl', 'CleanupFunctionName', 'CleanupRuleArn', 'CleanupRunDeadLetterQueueUrl', 'CleanupRunFunctionName'];
+    expect(outputs.filter((name) => !withoutCleanup.includes(name)).sort()).toEqual(cleanupOutputs);
+    expect(withoutCleanup.filter((name) => !outputs.includes(name))).toEqual([]);
+  }, 60_000);
 
   it('documents every output it has in the infrastructure README', () => {
     const documented = new Set(mentionedOutputs(read('infrastructure/README.md'), 'infrastructure/README.md').map((m) => m.name));

@@ -23,6 +23,7 @@ describe('stackSettingsFromContext', () => {
     expect(stackSettingsFromContext(context({ alarmEmail: '  ', archiverConfigFile: '', uploaderReservedConcurrency: '' }), noFiles)).toEqual({});
     // A blank sweep interval is the default, never 0 (which would turn the schedule off).
     expect(stackSettingsFromContext(context({ sweepIntervalMinutes: ' ', sweepLookbackDays: '', zoomApiRequestsPerSecond: '' }), noFiles)).toEqual({});
+    expect(stackSettingsFromContext(context({ cleanupIntervalMinutes: '  ' }), noFiles)).toEqual({});
   });
 
   it('reads the course rules file and names it as the source', () => {
@@ -45,6 +46,10 @@ describe('stackSettingsFromContext', () => {
     [{ sweepLookbackDays: '400' }, /^cdk context sweepLookbackDays: must be at most 366/],
     [{ zoomApiRequestsPerSecond: '0' }, /^cdk context zoomApiRequestsPerSecond: must be positive/],
     [{ zoomApiRequestsPerSecond: '500' }, /^cdk context zoomApiRequestsPerSecond: must be at most 100/],
+    [{ cleanupIntervalMinutes: '0' }, /^cdk context cleanupIntervalMinutes: must be at least 1 \(to stop the clean-up, set cleanup\.trashInZoom to "off"/],
+    [{ cleanupIntervalMinutes: '2000' }, /^cdk context cleanupIntervalMinutes: must be at most 1440/],
+    [{ cleanupIntervalMinutes: '7.5' }, /^cdk context cleanupIntervalMinutes: must be a whole number of minutes/],
+    [{ cleanupIntervalMinutes: 'often' }, /^cdk context cleanupIntervalMinutes: must be a whole number of minutes/],
   ])('names the context key in errors: %j', (values, message) => {
     expect(() => stackSettingsFromContext(context(values), noFiles)).toThrow(ConfigError);
     expect(() => stackSettingsFromContext(context(values), noFiles)).toThrow(message);
@@ -74,6 +79,12 @@ describe('stackSettingsFromContext', () => {
       sweepLookbackDays: 1,
       zoomApiRequestsPerSecond: 0.5,
     });
+  });
+
+  it('reads the clean-up run\'s interval, as text or a number', () => {
+    expect(stackSettingsFromContext(context({ cleanupIntervalMinutes: '30' }), noFiles)).toEqual({ cleanupIntervalMinutes: 30 });
+    expect(stackSettingsFromContext(context({ cleanupIntervalMinutes: 1 }), noFiles)).toEqual({ cleanupIntervalMinutes: 1 });
+    expect(stackSettingsFromContext(context({ cleanupIntervalMinutes: 1440 }), noFiles)).toEqual({ cleanupIntervalMinutes: 1440 });
   });
 });
 

@@ -39,7 +39,20 @@ const single = (type: string): [string, Resource] => {
   return found[0]!;
 };
 
-const CONSUMER_SERVICE: Record<ConsumerName, Service> = { courseValidation: 'course-validation', uploader: 'uploader', subscribers: 'subscribers', audit: 'audit' };
+/** The clean-up functions exist only when the archiver config turns it on (zoom-cleanup.test.ts); support.ts's SERVICES are the default stack's. */
+type CleanupService = 'cleanup-schedule' | 'cleanup';
+const functionFor = (synth: Synthesized, service: Service | CleanupService) => functionOf(synth, service as string as Service);
+
+const CONSUMER_SERVICE: Record<ConsumerName, Service | CleanupService> = {
+  courseValidation: 'course-validation',
+  uploader: 'uploader',
+  subscribers: 'subscribers',
+  cleanup: 'cleanup-schedule',
+  audit: 'audit',
+};
+/** The consumers of the default stack: all but Cleanup, which is opt-in (cleanup.trashInZoom). */
+const DEFAULT_CONSUMERS = (Object.keys(CONSUMER_RULES) as ConsumerName[]).filter((name) => name !== 'cleanup');
+const CLEANUP_ON = { courseRules: { json: { cleanup: { trashInZoom: 'on' } }, source: 'test rules' } } as const;
 
 /** The AWS SDK clients each handler builds. */
 const SDK_CLIENTS_OF: Record<Service, string[]> = {
@@ -157,35 +170,25 @@ describe('event bus and rules', () => {
     });
   });
 
-  it('has exactly one rule per consumer on the bus, each with the pattern from shared/events/rules.ts', () => {
-    const [busId] = single('AWS::Events::EventBus');
-    const busRules = ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.EventBusName?.Ref === busId);
-    expect(busRules.map(([, r]) => r.Properties.EventPattern)).toEqual(
-      expect.arrayContaining(Object.values(CONSUMER_RULES).map((rule) => rule.pattern)),
-    );
-    expect(busRules).toHaveLength(Object.keys(CONSUMER_RULES).length);
-    // Found by target, not by pattern: two consumers (Subscribers, Audit) take every event.
-    for (const [name, rule] of Object.entries(CONSUMER_RULES) as [ConsumerName, (typeof CONSUMER_RULES)[ConsumerName]][]) {
-      const target = { 'Fn::GetAtt': [functionOf(s, CONSUMER_SERVICE[name]).functionId, 'Arn'] };
-      const feeding = busRules.filter(([, r]) => (r.Properties.Targets as { Arn: unknown }[]).some((t) => JSON.stringify(t.Arn) === JSON.stringify(target)));
-      expect(feeding).toHaveLength(1);
-      const [, synthesized] = feeding[0]!;
-      expect(synthesized.Properties.EventPattern).toStrictEqual(rule.pattern);
-      expect(synthesized.Properties.Targets).toHaveLength(1);
-    }
+  it('has exactly one rule per consumer on the bus, each with the pattern from shared/events/rules.ts; none for the clean-up, which is off', () => {
+    expectOneRulePerConsumer(s, DEFAULT_CONSUMERS);
+    const functions = ofType('AWS::Lambda::Function').map(([, f]) => String(f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME));
+    expect(functions.filter((service) => service.startsWith('cleanup'))).toEqual([]);
   });
+
+  it('with cleanup.trashInZoom "on", has the Cleanup consumer too, and every rule target keeps its retry policy and DLQ', () => {
+    const on = synthesize(CLEANUP_ON, { bundle: false });
+    expectOneRulePerConsumer(on, Object.keys(CONSUMER_RULES) as ConsumerName[]);
+    const rules = Object.values(on.resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    // The consumers, and three schedules: recovery, reconciliation, the clean-up run.
+    expect(rules).toHaveLength(Object.keys(CONSUMER_RULES).length + 3);
+    for (const rule of rules) expectRetryAndDeadLetters(on, rule);
+  }, 60_000);
 
   it('gives every rule target (consumers, the recovery and reconciliation schedules) a retry policy and an SQS dead-letter queue', () => {
     const rules = ofType('AWS::Events::Rule');
-    expect(rules).toHaveLength(Object.keys(CONSUMER_RULES).length + 2);
-    for (const [, rule] of rules) {
-      for (const target of rule.Properties.Targets as Record<string, any>[]) {
-        expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
-        expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
-        const [queueId] = referencedIds(target.DeadLetterConfig?.Arn);
-        expect(s.resources[queueId!]?.Type).toBe('AWS::SQS::Queue');
-      }
-    }
+    expect(rules).toHaveLength(DEFAULT_CONSUMERS.length + 2);
+    for (const [, rule] of rules) expectRetryAndDeadLetters(s, rule);
   });
 
   it('runs the recovery sweep every 5 minutes and the reconciliation sweep every hour', () => {
@@ -200,10 +203,10 @@ describe('event bus and rules', () => {
     expect(scheduled).toHaveLength(2);
   });
 
-  it.each(Object.keys(CONSUMER_RULES) as ConsumerName[])(
+  it.each(DEFAULT_CONSUMERS)(
     '%s: failed invocations go to the same DLQ as failed deliveries, after Lambda retries',
     (name) => {
-      const { functionId } = functionOf(s, CONSUMER_SERVICE[name]);
+      const { functionId } = functionFor(s, CONSUMER_SERVICE[name]);
       const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(([, c]) => c.Properties.FunctionName.Ref === functionId);
       expect(configs).toHaveLength(1);
       const config = configs[0]![1].Properties;
@@ -439,6 +442,33 @@ describe('archive bucket', () => {
     });
   });
 });
+
+/** The rules on the archiver bus: exactly one per deployed consumer, found by target, with the shared pattern and one target. */
+function expectOneRulePerConsumer(synth: Synthesized, consumers: readonly ConsumerName[]): void {
+  const resources = Object.entries(synth.resources);
+  const [busId] = resources.find(([, r]) => r.Type === 'AWS::Events::EventBus')!;
+  const busRules = resources.filter(([, r]) => r.Type === 'AWS::Events::Rule' && r.Properties.EventBusName?.Ref === busId);
+  expect(busRules.map(([, r]) => r.Properties.EventPattern)).toEqual(expect.arrayContaining(consumers.map((name) => CONSUMER_RULES[name].pattern)));
+  expect(busRules).toHaveLength(consumers.length);
+  // Found by target, not by pattern: two consumers (Subscribers, Audit) take every event.
+  for (const name of consumers) {
+    const target = { 'Fn::GetAtt': [functionFor(synth, CONSUMER_SERVICE[name]).functionId, 'Arn'] };
+    const feeding = busRules.filter(([, r]) => (r.Properties.Targets as { Arn: unknown }[]).some((t) => JSON.stringify(t.Arn) === JSON.stringify(target)));
+    expect(feeding).toHaveLength(1);
+    const [, synthesized] = feeding[0]!;
+    expect(synthesized.Properties.EventPattern).toStrictEqual(CONSUMER_RULES[name].pattern);
+    expect(synthesized.Properties.Targets).toHaveLength(1);
+  }
+}
+
+function expectRetryAndDeadLetters(synth: Synthesized, rule: Resource): void {
+  for (const target of rule.Properties.Targets as Record<string, any>[]) {
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: expect.any(Number), MaximumEventAgeInSeconds: expect.any(Number) });
+    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    const [queueId] = referencedIds(target.DeadLetterConfig?.Arn);
+    expect(synth.resources[queueId!]?.Type).toBe('AWS::SQS::Queue');
+  }
+}
 
 function ledgerTableId(): string {
   return tableFor(LEDGER_KEYS.groupIndex)[0];

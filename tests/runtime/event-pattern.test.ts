@@ -84,6 +84,7 @@ describe('our consumer rules', () => {
     courseValidation: [DetailType.RecordingAvailable],
     uploader: [DetailType.FileUploadRequested],
     subscribers: ALL_DETAIL_TYPES,
+    cleanup: [DetailType.RecordingArchived],
     audit: ALL_DETAIL_TYPES,
   };
 

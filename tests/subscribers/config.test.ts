@@ -70,7 +70,7 @@ describe('subscribers in the archiver config', () => {
     [one({ ...lms(), url: 'https://0.0.0.0/hook', allowPrivateNetwork: true }), 'subscribers[0].url: 0.0.0.0 is the unspecified address'],
     [one({ ...lms(), events: ['RecordingAvailable'] }), 'subscribers[0].events[0]: RecordingAvailable is internal (it carries Zoom\'s download URLs) and is never sent to subscribers'],
     [one({ ...lms(), events: ['FileUploaded', 'FileUploadRequested'] }), 'subscribers[0].events[1]: FileUploadRequested is internal'],
-    [one({ ...lms(), events: ['FileUploded'] }), 'subscribers[0].events[0]: unknown event "FileUploded", expected one of FileUploaded, RecordingArchived, FileUploadFailed, RecordingRejected, ReconciliationCompleted'],
+    [one({ ...lms(), events: ['FileUploded'] }), 'subscribers[0].events[0]: unknown event "FileUploded", expected one of FileUploaded, RecordingArchived, FileUploadFailed, RecordingRejected, ReconciliationCompleted, RecordingWouldBeTrashed, RecordingTrashedInZoom'],
     [one({ ...lms(), events: ['FileUploaded', 'FileUploaded'] }), 'subscribers[0].events[1]: "FileUploaded" is listed twice'],
     [one({ ...lms(), events: [] }), 'subscribers[0].events: must list at least one of'],
     [one({ ...lms(), secret: undefined }), 'subscribers[0].secret: a standard-webhooks subscriber needs a secret'],
