@@ -10,7 +10,7 @@ import type { RuntimeConfig } from './config';
 
 export function createArchiveStore(config: RuntimeConfig): ArchiveStore {
   const { archive, uploader } = config;
-  if (archive.kind === 'folder') return new FolderArchiveStore({ root: archive.dir });
+  if (archive.kind === 'folder') return new FolderArchiveStore({ root: archive.dir, checkpointBytes: uploader.checkpointBytes });
   const client = new S3Client({
     region: archive.region,
     endpoint: archive.endpoint,

@@ -23,4 +23,5 @@ export const SECTIONS: readonly BenchSection[] = [
   { id: 'transfer-breakdown', run: transferBreakdown.run },
   { id: 'transfer-tuning', run: transferTuning.run },
   { id: 'bundles', run: bundles.run },
+  { id: 'resume', run: async (ctx) => (await import('./resume.js')).run(ctx) },
 ];

@@ -41,8 +41,8 @@ const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
   [DetailType.FileUploaded]: (d) => ({
     course: d.course,
     fileId: d.fileId,
-    summary: `uploaded ${d.size} bytes to ${d.location.uri} in ${Math.round(d.transferMs)} ms`,
-    data: { key: d.location.key, uri: d.location.uri, size: d.size, sha256: d.checksum.value, transferMs: Math.round(d.transferMs), attempts: d.attempts },
+    summary: `uploaded ${d.size} bytes to ${d.location.uri} in ${Math.round(d.transferMs)} ms${d.resumedFrom ? ` (resumed at byte ${d.resumedFrom})` : ''}`,
+    data: { key: d.location.key, uri: d.location.uri, size: d.size, sha256: d.checksum.value, transferMs: Math.round(d.transferMs), attempts: d.attempts, resumedFrom: d.resumedFrom },
   }),
   [DetailType.FileUploadFailed]: (d) => ({
     course: d.course,

@@ -52,6 +52,10 @@ export const UploaderSettingsEnv = z.object({
     5,
   ),
   ARCHIVE_QUEUE_SIZE: positiveInt(2, 64),
+  // The folder store records a checkpoint (fsync + ledger write) about every this many
+  // MiB, so an interrupted transfer resumes there; smaller means less downloaded again,
+  // more fsyncs.
+  ARCHIVE_CHECKPOINT_MB: positiveInt(16, 1024),
 });
 
 export interface UploaderSettings {
@@ -67,6 +71,8 @@ export interface UploaderSettings {
   autoRetry: AutoRetryPolicy;
   partSizeBytes: number;
   queueSize: number;
+  /** Bytes between two checkpoints of a resumable put (the folder store). */
+  checkpointBytes: number;
 }
 
 export function loadUploaderSettings(env: Env): UploaderSettings {
@@ -86,6 +92,7 @@ export function uploaderSettingsFrom(e: z.output<typeof UploaderSettingsEnv>): U
     autoRetry: { baseMs: e.AUTO_RETRY_BASE_SECONDS * 1000, maxAttempts: e.AUTO_RETRY_MAX_ATTEMPTS },
     partSizeBytes: e.ARCHIVE_PART_SIZE_MB * 1024 * 1024,
     queueSize: e.ARCHIVE_QUEUE_SIZE,
+    checkpointBytes: e.ARCHIVE_CHECKPOINT_MB * 1024 * 1024,
   };
 }
 

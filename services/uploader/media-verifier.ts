@@ -2,7 +2,9 @@
  * Sits between the Zoom download and the archive store: hashes the bytes (SHA-256),
  * counts them against Zoom's file_size, and refuses a body that is a page or an error
  * document. Every refusal is a stream error raised BEFORE the stream ends, so the
- * store downstream aborts instead of committing a wrong file.
+ * store downstream aborts instead of committing a wrong file. A resumed transfer
+ * (`resumeAt`) first absorbs the bytes the archive already holds, so that the
+ * checksum and the count still cover the whole file while only the rest is downloaded.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -14,6 +16,13 @@ export interface MediaVerifierOptions {
   /** Default 'media': then a body starting like JSON is refused too; HTML is refused for every kind. */
   expect?: ContentKind;
   highWaterMark?: number;
+  /**
+   * Resuming at this byte of the file: the body that passes starts there. The start of
+   * the file was judged (page, JSON) when it was first written, so no sniffing; the
+   * bytes before it must be given to absorbPrefix before the body, so that the SHA-256
+   * and the byte count still cover the whole file.
+   */
+  resumeAt?: number;
 }
 
 export interface VerifiedContent {
@@ -35,6 +44,8 @@ export class MediaVerifier extends Transform {
   private head: Buffer[] | undefined = [];
   private headBytes = 0;
   private digest?: string;
+  private readonly resumeAt: number;
+  private prefixAbsorbed: boolean;
 
   constructor(options: MediaVerifierOptions = {}) {
     // The readable side holds one chunk at a time: a consumer reading a byte stream
@@ -43,6 +54,29 @@ export class MediaVerifier extends Transform {
     super({ writableHighWaterMark: options.highWaterMark ?? 1024 * 1024, readableHighWaterMark: 1 });
     this.expectedSize = options.expectedSize;
     this.expect = options.expect ?? 'media';
+    this.resumeAt = options.resumeAt ?? 0;
+    if (!Number.isSafeInteger(this.resumeAt) || this.resumeAt < 0) throw new RangeError('resumeAt must be a whole number of bytes >= 0');
+    this.prefixAbsorbed = this.resumeAt === 0;
+    if (this.resumeAt > 0) this.head = undefined;
+  }
+
+  /**
+   * Hashes and counts the file's first `resumeAt` bytes (what the archive already holds)
+   * without passing them on; resolves once exactly that many were read, rejects if the
+   * prefix is shorter or longer. Must finish before the body's first byte arrives.
+   */
+  async absorbPrefix(prefix: AsyncIterable<Buffer | string>): Promise<void> {
+    if (this.prefixAbsorbed) throw new Error('MediaVerifier: no prefix to absorb (not resuming, or absorbed already)');
+    let bytes = 0;
+    for await (const chunk of prefix) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      bytes += buffer.length;
+      if (bytes > this.resumeAt) break;
+      this.hash.update(buffer);
+    }
+    if (bytes !== this.resumeAt) throw new Error(`the archive's partial copy holds ${bytes > this.resumeAt ? 'more' : 'fewer'} bytes than the checkpoint's ${this.resumeAt}`);
+    this.bytes = bytes;
+    this.prefixAbsorbed = true;
   }
 
   /** Byte count and hex SHA-256 of what passed; only after the stream finished without error. */
@@ -52,6 +86,10 @@ export class MediaVerifier extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (!this.prefixAbsorbed) {
+      callback(new Error('MediaVerifier: the body arrived before the resumed prefix was absorbed'));
+      return;
+    }
     this.bytes += chunk.length;
     if (this.expectedSize !== undefined && this.bytes > this.expectedSize) {
       callback(new SizeMismatchError(this.expectedSize, this.bytes, true));
@@ -73,6 +111,10 @@ export class MediaVerifier extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    if (!this.prefixAbsorbed) {
+      callback(new Error('MediaVerifier: the body ended before the resumed prefix was absorbed'));
+      return;
+    }
     if (this.head !== undefined) {
       const verdict = judgeStart(Buffer.concat(this.head), this.expect, true);
       if (verdict instanceof Error) {

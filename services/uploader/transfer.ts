@@ -4,16 +4,38 @@
  * temporary file and no whole-file buffer: memory is bounded by the store's part
  * size × queue size. The store commits only if the verifier ended without error, so
  * a short, long or HTML body never lands under the final key.
+ *
+ * Resume: with a store that can continue a put (ArchiveStore.resumable: the folder
+ * store) the transfer records checkpoints as it goes (`progress.onCheckpoint`, the
+ * ledger), and an attempt that finds one asks Zoom only for the rest
+ * (`Range: bytes=<committed>-`). The verifier first absorbs the bytes the archive
+ * holds, so the SHA-256 still covers the whole file. A server that answers 200 to the
+ * ranged request (no ranges) is followed from byte 0 — cleanly, as a new put — and
+ * the result says so (`rangeRefused`).
  */
 import { pipeline } from 'node:stream';
 import type { FileUploadRequested } from '../../shared/events';
-import type { ArchivePutResult, ArchiveStore } from '../../shared/ports/archive-store';
-import type { ZoomDownloader } from '../../shared/ports/zoom-client';
+import type { ArchivePutResult, ArchiveStore, ResumePoint } from '../../shared/ports/archive-store';
+import type { TransferCheckpoint } from '../../shared/ports/upload-ledger';
+import { DownloadHttpError, type DownloadResponse, type ZoomDownloader } from '../../shared/ports/zoom-client';
 import { contentKindOf } from '../../shared/content-kind';
 import { MediaVerifier } from './media-verifier';
 
 export interface TransferResult extends ArchivePutResult {
   sha256: string;
+  /** The byte this attempt started at (0: the whole file was downloaded). */
+  resumedFrom: number;
+  /** A checkpoint was there, but Zoom answered the ranged request with the whole file: started over. */
+  rangeRefused?: boolean;
+  /** Why a checkpoint given could not be used (the store no longer held its bytes). */
+  resumeRefused?: string;
+}
+
+/** Where an earlier attempt got to, and how to record the next checkpoints. */
+export interface TransferProgress {
+  checkpoint?: TransferCheckpoint;
+  /** Records a checkpoint (the ledger); false: the lease is lost, the put aborts. */
+  onCheckpoint(checkpoint: TransferCheckpoint): Promise<boolean>;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -41,22 +63,53 @@ export async function transferOnce(
   token: string,
   deps: { downloader: ZoomDownloader; store: ArchiveStore },
   signal: AbortSignal,
+  progress?: TransferProgress,
 ): Promise<TransferResult> {
   const { file } = request;
   const expect = contentKindOf(file.fileType);
-  const response = await deps.downloader.open(file.downloadUrl, { token, signal, expectedSize: file.fileSize, expect });
-  const verifier = new MediaVerifier({ expectedSize: file.fileSize, expect });
+  const resumable = progress ? deps.store.resumable : undefined;
+  const prepared: ResumePoint = resumable ? await resumable.prepareResume(request.archiveKey, progress!.checkpoint) : { offset: 0 };
+  // A checkpoint at (or past) the end leaves nothing to ask for: a Range there is unsatisfiable.
+  const point: ResumePoint = file.fileSize !== undefined && prepared.offset >= file.fileSize ? { offset: 0, reason: 'the checkpoint is at the end of the file' } : prepared;
+  const options = { token, signal, expectedSize: file.fileSize, expect };
+  let response: DownloadResponse;
+  try {
+    response = await deps.downloader.open(file.downloadUrl, { ...options, offset: point.offset });
+  } catch (error) {
+    // 416: the server will not serve that range (the file changed, or the checkpoint is wrong): start over.
+    if (point.offset === 0 || !(error instanceof DownloadHttpError) || error.status !== 416) throw error;
+    response = await deps.downloader.open(file.downloadUrl, options);
+  }
+  const resumedFrom = response.offset;
+  const verifier = new MediaVerifier({ expectedSize: file.fileSize, expect, resumeAt: resumedFrom });
+  if (resumedFrom > 0) {
+    try {
+      await verifier.absorbPrefix(point.committed!());
+    } catch (error) {
+      response.body.destroy();
+      throw error;
+    }
+  }
   // Errors of the download reach the verifier, and so the store, which then commits nothing.
   pipeline(response.body, verifier, () => undefined);
   const extension = (file.fileExtension ?? '').toLowerCase();
-  const stored = await deps.store.put({
+  const input = {
     key: request.archiveKey,
     body: verifier,
     contentLength: file.fileSize,
     contentType: CONTENT_TYPES[extension] ?? 'application/octet-stream',
     metadata: archiveMetadata(request),
     signal,
-  });
+  };
+  const stored = resumable
+    ? await resumable.putResumable({ ...input, resumeFrom: resumedFrom > 0 ? progress!.checkpoint : undefined, onCheckpoint: (checkpoint) => progress!.onCheckpoint(checkpoint) })
+    : await deps.store.put(input);
   const verified = verifier.result();
-  return { ...stored, sha256: verified.sha256 };
+  return {
+    ...stored,
+    sha256: verified.sha256,
+    resumedFrom,
+    ...(point.offset > 0 && resumedFrom === 0 ? { rangeRefused: true } : {}),
+    ...(point.reason && progress?.checkpoint ? { resumeRefused: point.reason } : {}),
+  };
 }

@@ -11,6 +11,14 @@
  * stops, hands the file back with a note (the recovery sweep re-drives it and counts
  * that), and returns `deadline` — rather than being killed with no outcome recorded.
  *
+ * Resume (with a store that can continue a put: the folder store): the transfer
+ * records checkpoints in the ledger as it goes; the next attempt — of this run, or of
+ * a run after a crash, a restart or a re-drive (the claimed entry's checkpoint) —
+ * downloads only the rest. An attempt that moved the checkpoint forward before it was
+ * cut (its time limit, a broken connection) continues at once and does not count
+ * toward UPLOAD_MAX_ATTEMPTS; only attempts that made no progress do. `attempts` in
+ * events counts every attempt.
+ *
  * A final failure that is retryable (decide's `retryable`) is scheduled for an
  * automatic re-drive while the file has some left (`autoRetry`, the ledger's
  * `autoRetries`): the ledger's `nextAttemptAt` and FileUploadFailed's say when the
@@ -30,12 +38,12 @@ import {
 import type { AppLogger } from '../../shared/logger';
 import type { ArchiveStore } from '../../shared/ports/archive-store';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
-import { LedgerRefusedError, type LedgerEntry, type UploadLedger } from '../../shared/ports/upload-ledger';
+import { LedgerRefusedError, type LedgerEntry, type TransferCheckpoint, type UploadLedger } from '../../shared/ports/upload-ledger';
 import { ledgerGroupKey } from '../../shared/ledger-group';
 import { DownloadNetworkError, type DownloadTokenSource, type ZoomDownloader } from '../../shared/ports/zoom-client';
 import { sleep } from '../../shared/retry';
 import { codeOf, decide, describeError, nextAutoRetryAt, rootCause, type AttemptHistory, type AutoRetryPolicy, type PolicyOptions } from './failure-policy';
-import { transferOnce, type TransferResult } from './transfer';
+import { transferOnce, type TransferProgress, type TransferResult } from './transfer';
 
 export interface UploaderDeps {
   ledger: UploadLedger;
@@ -116,7 +124,7 @@ export async function uploadFile(event: ParsedEvent<typeof DetailType.FileUpload
 
   const lease = keepLease(deps, request.file.fileId, owner);
   try {
-    return await transferWithRetries(event, deps, owner, groupKey, lease.signal, log, claim.entry.autoRetries);
+    return await transferWithRetries(event, deps, owner, groupKey, lease.signal, log, claim.entry.autoRetries, claim.entry.checkpoint);
   } finally {
     lease.stop();
   }
@@ -131,6 +139,8 @@ async function transferWithRetries(
   log: Record<string, unknown>,
   /** Automatic re-drives the file has had so far (the claimed entry's). */
   autoRetries: number,
+  /** Where an earlier run got to (the claimed entry's checkpoint): the first attempt resumes there. */
+  resumeFrom: TransferCheckpoint | undefined,
 ): Promise<UploadOutcome> {
   const request = event.detail;
   const fileId = request.file.fileId;
@@ -140,24 +150,39 @@ async function transferWithRetries(
   const started = deps.now();
 
   let lastCode: FailureCode | undefined;
+  // The latest checkpoint this run recorded (or was given): each attempt resumes from it.
+  let checkpoint = resumeFrom;
+  let tries = 0;
+  const progress: TransferProgress = {
+    get checkpoint() {
+      return checkpoint;
+    },
+    onCheckpoint: async (next) => {
+      const kept = await deps.ledger.checkpoint(fileId, owner, next, deps.now());
+      if (kept) checkpoint = next;
+      return kept;
+    },
+  };
   const stopAtDeadline = async (): Promise<UploadOutcome> => {
     const note = {
       code: 'deadline' as const,
-      message: `stopped before the run's deadline after ${history.attempts} attempt(s)${lastCode ? ` (last: ${lastCode})` : ''}; the recovery sweep re-drives it`,
+      message: `stopped before the run's deadline after ${tries} attempt(s)${lastCode ? ` (last: ${lastCode})` : ''}; the recovery sweep re-drives it`,
       retryable: true,
     };
     if (!(await deps.ledger.release(fileId, owner, deps.now(), note))) {
       deps.logger.warn('deadline reached, and the lease was lost before it: another run owns the file now', log);
       return { outcome: 'lease_lost' };
     }
-    deps.logger.warn('deadline reached: transfer stopped, lease released with a note for the recovery sweep', { ...log, attempts: history.attempts, lastCode });
-    return { outcome: 'deadline', attempts: history.attempts };
+    deps.logger.warn('deadline reached: transfer stopped, lease released with a note for the recovery sweep', { ...log, attempts: tries, lastCode });
+    return { outcome: 'deadline', attempts: tries };
   };
 
   for (;;) {
     const left = timeLeft(deps);
     if (left <= 0) return stopAtDeadline();
     history.attempts++;
+    tries++;
+    const committedBefore = checkpoint?.bytesCommitted ?? 0;
     const attemptTimeout = AbortSignal.timeout(deps.transferTimeoutMs);
     // The run's deadline, when it comes before the attempt's own limit, cuts the attempt too.
     const runDeadline = left < deps.transferTimeoutMs ? AbortSignal.timeout(left) : undefined;
@@ -166,7 +191,7 @@ async function transferWithRetries(
     let result: TransferResult;
     try {
       usedToken = await deps.tokens.tokenFor(freshOAuth ? undefined : webhookToken);
-      result = await transferOnce(request, usedToken.token, deps, signal);
+      result = await transferOnce(request, usedToken.token, deps, signal, progress);
     } catch (thrown) {
       if (deps.shutdown?.aborted) {
         await deps.ledger.release(fileId, owner, deps.now());
@@ -185,19 +210,26 @@ async function transferWithRetries(
         : rootCause(thrown);
       const code = codeOf(error);
       lastCode = code;
+      // An attempt that moved the checkpoint forward (cut by its time limit, or a broken
+      // connection, while bytes were arriving) is not a failed try: the next one resumes
+      // there, and only attempts that made no progress count toward UPLOAD_MAX_ATTEMPTS.
+      const progressed = (checkpoint?.bytesCommitted ?? 0) > committedBefore;
+      if (progressed) history.attempts--;
       history.byCode[code] = (history.byCode[code] ?? 0) + 1;
       if (code === 'unauthorized' && usedToken?.source === 'oauth') deps.tokens.invalidateOAuth(usedToken.token);
-      const decision = decide(error, history, deps.policy);
-      deps.logger.warn('transfer attempt failed', { ...log, attempt: history.attempts, code, reason: describeError(error), decision: decision.action });
+      const decided = decide(error, history, deps.policy);
+      // Bytes were arriving: continue at once from the checkpoint rather than backing off.
+      const decision = progressed && decided.action === 'retry' ? { ...decided, delayMs: 0 } : decided;
+      deps.logger.warn('transfer attempt failed', { ...log, attempt: tries, counted: history.attempts, code, reason: describeError(error), decision: decision.action, committed: checkpoint?.bytesCommitted ?? 0, progressed });
       if (decision.action === 'fail') {
         const failedAt = deps.now();
         const nextAttemptAt = nextAutoRetryAt(deps.autoRetry, { retryable: decision.retryable, autoRetries }, failedAt);
-        await publishOrRelease(deps, fileId, owner, fileUploadFailed(event, decision, history.attempts, nextAttemptAt));
+        await publishOrRelease(deps, fileId, owner, fileUploadFailed(event, decision, tries, nextAttemptAt));
         await deps.ledger.fail(fileId, owner, { code: decision.code, message: decision.reason, retryable: decision.retryable }, failedAt, { nextAttemptAt });
         if (nextAttemptAt !== undefined) {
           deps.logger.info('retryable failure: the recovery sweep re-drives it by itself', { ...log, code: decision.code, autoRetries, nextAttemptAt: new Date(nextAttemptAt).toISOString() });
         }
-        return { outcome: 'failed', code: decision.code, retryable: decision.retryable, attempts: history.attempts, ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}) };
+        return { outcome: 'failed', code: decision.code, retryable: decision.retryable, attempts: tries, ...(nextAttemptAt !== undefined ? { nextAttemptAt } : {}) };
       }
       freshOAuth ||= decision.freshOAuthToken;
       // A wait that would end past the deadline leaves no time for another attempt: stop now.
@@ -205,7 +237,9 @@ async function transferWithRetries(
       await sleep(decision.delayMs);
       continue;
     }
-    return finishUpload(event, deps, owner, groupKey, result, { transferMs: deps.now() - started, attempts: history.attempts, tokenSource: usedToken.source }, log);
+    if (result.rangeRefused) deps.logger.warn('Zoom answered the ranged request with the whole file: the transfer started over from byte 0', { ...log, checkpoint: committedBefore });
+    if (result.resumeRefused) deps.logger.warn('the checkpoint could not be resumed: started over from byte 0', { ...log, reason: result.resumeRefused });
+    return finishUpload(event, deps, owner, groupKey, result, { transferMs: deps.now() - started, attempts: tries, tokenSource: usedToken.source }, log);
   }
 }
 
@@ -320,6 +354,7 @@ function fileUploaded(event: ParsedEvent<typeof DetailType.FileUploadRequested>,
       checksum: { algorithm: 'sha256', value: result.sha256 },
       transferMs,
       attempts,
+      ...(result.resumedFrom > 0 ? { resumedFrom: result.resumedFrom } : {}),
     },
   };
 }

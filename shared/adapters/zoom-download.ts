@@ -5,6 +5,10 @@
  * connecting (no fetching arbitrary URLs, no token sent anywhere else), and a page or
  * document answered instead of the file is an error, never a body.
  *
+ * A resume (`offset`) sends `Range: bytes=<offset>-` on every hop and accepts only a 206
+ * for exactly the rest of the file; a server that ignores the range answers 200 with
+ * the whole file, which is handed over as such (`offset: 0`).
+ *
  * node:http rather than fetch: it streams with less overhead (benchmarks compare with
  * curl), redirects are plain status handling, and the socket idle timeout covers a
  * stalled body as well as a slow connect.
@@ -145,6 +149,15 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const SNIFF_LIMIT = 4096;
 const SNIFF_TIMEOUT_MS = 5_000;
 
+/**
+ * A 206 that is not the rest of the file asked for (other bytes, another file size, a
+ * malformed or missing Content-Range, a Content-Length that contradicts it). Unlike
+ * other statuses it is retryable: a later attempt may start over without a range.
+ */
+export class UnexpectedRangeError extends DownloadHttpError {
+  override readonly retryable: boolean = true;
+}
+
 export class ZoomHttpDownloader implements ZoomDownloader {
   private readonly allowlist: HostAllowlist;
   private readonly maxRedirects: number;
@@ -164,6 +177,8 @@ export class ZoomHttpDownloader implements ZoomDownloader {
   }
 
   async open(url: string, options: DownloadOptions): Promise<DownloadResponse> {
+    const offset = options.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`download offset must be a non-negative integer, got ${String(offset)}`);
     let current: string | URL = url;
     let origin: string | undefined;
     for (let redirects = 0; ; redirects++) {
@@ -174,7 +189,7 @@ export class ZoomHttpDownloader implements ZoomDownloader {
       // The token goes to the download URL's origin only. The signed CDN URL Zoom redirects
       // to needs none (curl, fetch and requests drop it there too), and a signed URL may
       // refuse a second credential.
-      const { response, timedOut } = await this.request(target, options, target.origin === origin);
+      const { response, timedOut } = await this.request(target, options, offset, target.origin === origin);
       const status = response.statusCode ?? 0;
 
       if (REDIRECT_STATUSES.has(status)) {
@@ -190,7 +205,13 @@ export class ZoomHttpDownloader implements ZoomDownloader {
         continue;
       }
 
-      if (status !== 200) {
+      // A 206 is only ever an answer to our Range; without one it stays an unexpected status.
+      const ranged = offset > 0 && status === 206;
+      if (offset > 0 && status === 416) {
+        response.destroy();
+        throw new DownloadHttpError(416, target, { detail: `the server cannot serve bytes from offset ${offset} (Range Not Satisfiable); start over without a range` });
+      }
+      if (status !== 200 && !ranged) {
         const retryAfterMs = parseRetryAfter(response.headers['retry-after'], this.now());
         response.destroy();
         throw new DownloadHttpError(status, target, { retryAfterMs });
@@ -199,11 +220,21 @@ export class ZoomHttpDownloader implements ZoomDownloader {
       const contentType = response.headers['content-type'];
       if (contentType && refusedContentType(contentType, options.expect ?? 'media')) {
         const head = await readHead(response);
-        throw new NotMediaError(`${describeDocument(contentType, head)} (200, ${mediaType(contentType)}) instead of the file from ${redactUrl(target)}`, contentType, status);
+        throw new NotMediaError(`${describeDocument(contentType, head)} (${status}, ${mediaType(contentType)}) instead of the file from ${redactUrl(target)}`, contentType, status);
       }
 
-      const contentLength = parseContentLength(response.headers['content-length']);
-      if (options.expectedSize !== undefined && contentLength !== undefined && contentLength !== options.expectedSize) {
+      let contentLength = parseContentLength(response.headers['content-length']);
+      if (ranged) {
+        // The range checks stand in for the size check: the file size in Content-Range must
+        // be Zoom's file_size, and Content-Length the remaining length (size - offset).
+        const problem = checkContentRange(response.headers['content-range'], offset, options.expectedSize, contentLength);
+        if (typeof problem === 'string') {
+          response.destroy();
+          throw new UnexpectedRangeError(206, target, { detail: `${problem}; a later attempt may start over` });
+        }
+        contentLength = problem.length;
+      } else if (options.expectedSize !== undefined && contentLength !== undefined && contentLength !== options.expectedSize) {
+        // A 200, also to a ranged request: the whole file, checked against the whole size.
         response.destroy();
         throw new SizeMismatchError(options.expectedSize, contentLength, contentLength > options.expectedSize, 'header');
       }
@@ -214,11 +245,13 @@ export class ZoomHttpDownloader implements ZoomDownloader {
         contentType,
         finalUrl: redactUrl(target),
         redirects,
+        // A 200 to a ranged request: the server ignored the range and sent the whole file.
+        offset: ranged ? offset : 0,
       };
     }
   }
 
-  private request(url: URL, options: DownloadOptions, withToken: boolean): Promise<{ response: IncomingMessage; timedOut: () => boolean }> {
+  private request(url: URL, options: DownloadOptions, offset: number, withToken: boolean): Promise<{ response: IncomingMessage; timedOut: () => boolean }> {
     const client = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       let timedOut = false;
@@ -230,6 +263,8 @@ export class ZoomHttpDownloader implements ZoomDownloader {
         headers: {
           // Only ever reached for allowlisted hosts: checkUrl ran before this request.
           ...(withToken ? { authorization: `Bearer ${options.token}` } : {}),
+          // On every hop: the CDN at the end of the redirect chain is what serves the bytes.
+          ...(offset > 0 ? { range: `bytes=${offset}-` } : {}),
           accept: '*/*',
           'accept-encoding': 'identity',
           'user-agent': this.userAgent,
@@ -290,6 +325,26 @@ function abortReason(signal: AbortSignal): Error {
 
 function parseContentLength(value: string | undefined): number | undefined {
   return value && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * Whether a 206 carries exactly the bytes from `offset` to the end of the file:
+ * `Content-Range: bytes <offset>-<size-1>/<size>`, `size` being `expectedSize` when known,
+ * and Content-Length (when sent) `size - offset`. The body's length, or what is wrong.
+ */
+function checkContentRange(header: string | undefined, offset: number, expectedSize: number | undefined, contentLength: number | undefined): { length: number } | string {
+  if (header === undefined) return 'a 206 without Content-Range';
+  const match = /^bytes (\d+)-(\d+)\/(\d+)$/i.exec(header.trim());
+  const [first, last, size] = match ? [Number(match[1]), Number(match[2]), Number(match[3])] : [];
+  // The header is the server's text: quoted only when it is plainly a byte range, never raw.
+  const quoted = /^[\w */-]{1,80}$/.test(header) ? `Content-Range "${header}"` : 'Content-Range';
+  if (first === undefined || last === undefined || size === undefined || ![first, last, size].every(Number.isSafeInteger) || first > last || last >= size) {
+    return `malformed ${quoted}`;
+  }
+  if (first !== offset || last !== size - 1) return `${quoted} is not bytes ${offset}-${size - 1}/${size} asked for (Range: bytes=${offset}-)`;
+  if (expectedSize !== undefined && size !== expectedSize) return `${quoted} gives a file size other than Zoom's file_size ${expectedSize}`;
+  if (contentLength !== undefined && contentLength !== size - offset) return `Content-Length ${contentLength} contradicts ${quoted} (${size - offset} bytes)`;
+  return { length: size - offset };
 }
 
 function mediaType(contentType: string): string {

@@ -186,6 +186,8 @@ export const FileUploadedSchema = z.object({
   /** Wall time of the transfer, in milliseconds. */
   transferMs: z.number().check(z.nonnegative()),
   attempts: z.int().check(z.positive()),
+  /** Set when the last attempt continued an interrupted transfer: the byte it resumed at (only the rest was downloaded). */
+  resumedFrom: z.optional(count()),
 });
 export type FileUploaded = z.infer<typeof FileUploadedSchema>;
 

@@ -16,6 +16,7 @@
 import type { Readable } from 'node:stream';
 import { ArchiverError } from '../errors';
 import type { ArchiveLocation } from '../events';
+import type { TransferCheckpoint } from './upload-ledger';
 
 export interface ArchivePutInput {
   /** Relative, '/'-separated, already sanitized; checked again by the store (assertArchiveKey). */
@@ -51,6 +52,47 @@ export interface ArchiveObjectInfo {
   metadata: Record<string, string>;
 }
 
+/**
+ * A put that can continue where an earlier one stopped: after a crash, a time limit,
+ * or the end of a Lambda invocation (ArchiveStore.resumable). The checkpoint is the
+ * ledger's TransferCheckpoint: what the store has made durable so far.
+ */
+export interface ResumablePutInput extends ArchivePutInput {
+  /**
+   * The checkpoint to continue from, as `prepareResume` accepted it (its `offset` > 0);
+   * `body` then starts at `resumeFrom.bytesCommitted`. Absent: from byte 0 (any earlier
+   * partial state of the key is discarded).
+   */
+  resumeFrom?: TransferCheckpoint;
+  /**
+   * Called, in order, after each checkpoint is durable in the store (at most every
+   * `checkpointBytes` of body, and never after the commit). Resolving false (the
+   * caller lost its lease) aborts the put with origin 'aborted'. One is in flight at a
+   * time and the commit waits for it; the put may go on writing meanwhile (those bytes
+   * lie after the checkpoint and are not part of it), so recording it costs no speed.
+   */
+  onCheckpoint(checkpoint: TransferCheckpoint): Promise<boolean>;
+}
+
+/** What a store still holds of an earlier put, for a resume. */
+export interface ResumePoint {
+  /** Where the body must start: the checkpoint's `bytesCommitted` when the store still holds those bytes, else 0 (start over). */
+  offset: number;
+  /** With offset > 0: the committed bytes [0, offset) as the store holds them, for the caller's checksum to cover the whole object. */
+  committed?: () => Readable;
+  /** With offset 0 after a checkpoint was given: why it cannot be resumed (for the log). */
+  reason?: string;
+}
+
+export interface ResumableArchive {
+  /** Bytes of body between two checkpoints (about; a checkpoint falls on a write boundary). */
+  readonly checkpointBytes: number;
+  /** Checks `checkpoint` against what the store holds for `key`: never throws for a stale or foreign checkpoint, answers offset 0. */
+  prepareResume(key: string, checkpoint: TransferCheckpoint | undefined): Promise<ResumePoint>;
+  /** As ArchiveStore.put, with checkpoints; a failed put keeps its last checkpoint's bytes for the next resume (and discards them when it can never be resumed: a key conflict, an invalid key). */
+  putResumable(input: ResumablePutInput): Promise<ArchivePutResult>;
+}
+
 export interface ArchiveStore {
   readonly kind: ArchiveLocation['kind'];
   /**
@@ -75,6 +117,8 @@ export interface ArchiveStore {
   get(key: string): Promise<Readable>;
   /** Where key is (or would be) stored; no I/O. */
   describe(key: string): ArchiveLocation;
+  /** Present when the store can continue an interrupted put (the folder store); absent: every put starts from byte 0. */
+  readonly resumable?: ResumableArchive;
 }
 
 /** Where a failed put went wrong: the caller's body, the archive itself, or the caller's abort signal. */

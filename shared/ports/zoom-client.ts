@@ -47,6 +47,12 @@ export interface DownloadOptions {
   expectedSize?: number;
   /** Default 'media': then a text, HTML or JSON answer is NotMediaError; for 'text' only HTML is. */
   expect?: ContentKind;
+  /**
+   * Resume: ask for the bytes from this offset on (`Range: bytes=<offset>-`, sent on
+   * every hop of the redirect chain). Zoom's servers may ignore it: see
+   * DownloadResponse.offset. 0 or absent: the whole file, no Range header.
+   */
+  offset?: number;
 }
 
 export interface DownloadResponse {
@@ -57,6 +63,15 @@ export interface DownloadResponse {
   /** Where the bytes came from after redirects, without its query string (safe to log). */
   finalUrl: string;
   redirects: number;
+  /**
+   * Where `body` starts in the file. With `options.offset` > 0: that offset when the
+   * server answered 206 with a `Content-Range: bytes <offset>-<size-1>/<size>` that
+   * matches it (and `expectedSize`, when known); 0 when it answered 200 with the whole
+   * file (no ranges), and the caller must start over. Any other answer to a ranged
+   * request (a 206 for other bytes, a 416) rejects with DownloadHttpError. Without an
+   * offset, always 0. `contentLength` is the length of `body`, not of the file.
+   */
+  offset: number;
 }
 
 export interface ZoomDownloader {

@@ -2,7 +2,7 @@
  * A Zoom simulator: a real HTTP server on loopback that plays the parts of Zoom the
  * archiver talks to — the Server-to-Server OAuth token endpoint, the recording
  * download URL (Bearer token, 302 to a signed "CDN" URL), the CDN (Content-Length,
- * Range), signed webhook deliveries, and the REST API the reconciler lists with
+ * single byte ranges: 206 with Content-Range, 416), signed webhook deliveries, and the REST API the reconciler lists with
  * (./api.ts): the account's and a user's recordings (1-month windows silently capped,
  * expiring page tokens bound to their query, newest first), the account's users by
  * status, one meeting's recordings (strict about double-encoded UUIDs) and moving them
@@ -12,7 +12,7 @@
  * (never held in memory), so tests, the `npm start` sandbox and the benchmarks all use
  * it, and switchable faults reproduce what Zoom does on a bad day: resets mid-body,
  * 5xx, 429 storms (downloads and API), HTML pages with 200, wrong sizes, slow drips,
- * redirects to foreign hosts, a failing OAuth endpoint, files still processing.
+ * a CDN that ignores Range (200 with the whole file), redirects to foreign hosts, a failing OAuth endpoint, files still processing.
  *
  * Built on node:http rather than a framework: the faults need the raw socket (cut a
  * body after N bytes, throttle it) and the bytes must flow with backpressure at full
@@ -89,8 +89,8 @@ export interface ZoomSimulatorOptions {
 
 /**
  * A fault for one file's download requests. Fields combine (e.g. slow and reset).
- * Status, HTML and redirect faults answer at the download URL; size, reset and speed
- * faults shape the CDN body that follows the redirect.
+ * Status, HTML and redirect faults answer at the download URL; size, reset, speed and
+ * range faults shape the CDN body that follows the redirect.
  */
 export interface ZoomFault {
   /** Apply to this many download requests, then let the next fault (or none) apply. Default: all. */
@@ -111,6 +111,12 @@ export interface ZoomFault {
   resetAfterBytes?: number;
   /** Drip the body at about this rate. */
   bytesPerSecond?: number;
+  /**
+   * Answer 200 with the whole file even to a ranged request, as a server without range
+   * support does (and `Accept-Ranges: none`). Without it the CDN honours one `bytes=`
+   * range: 206 with Content-Range, or 416 when it starts past the end.
+   */
+  ignoreRange?: boolean;
 }
 
 export interface FileStats {
@@ -118,9 +124,11 @@ export interface FileStats {
   requests: number;
   downloadRequests: number;
   cdnRequests: number;
+  /** CDN requests that carried a Range header, whether it was honoured, ignored (ignoreRange) or unsatisfiable. */
+  rangeRequests: number;
   /** Full-body (200) responses sent to the end. */
   completedDownloads: number;
-  /** Body bytes handed to sockets. */
+  /** Body bytes handed to sockets, of full and partial (206) responses alike: a resume adds only the rest. */
   bytesServed: number;
   faultsApplied: number;
 }
@@ -371,7 +379,7 @@ class Simulator implements ZoomSimulator {
         content: file.content ? new FixedContent(file.content) : new GeneratedContent(file.fileId, file.size),
         payload: file.payload,
         faults: [],
-        stats: { requests: 0, downloadRequests: 0, cdnRequests: 0, completedDownloads: 0, bytesServed: 0, faultsApplied: 0 },
+        stats: { requests: 0, downloadRequests: 0, cdnRequests: 0, rangeRequests: 0, completedDownloads: 0, bytesServed: 0, faultsApplied: 0 },
       });
     }
     const downloadToken = await this.issueDownloadToken(recording.uuid, spec.downloadTokenTtlSeconds ?? 86_400);
@@ -417,7 +425,7 @@ class Simulator implements ZoomSimulator {
     const entry = this.files.get(fileId);
     return entry
       ? { ...entry.stats }
-      : { requests: 0, downloadRequests: 0, cdnRequests: 0, completedDownloads: 0, bytesServed: 0, faultsApplied: 0 };
+      : { requests: 0, downloadRequests: 0, cdnRequests: 0, rangeRequests: 0, completedDownloads: 0, bytesServed: 0, faultsApplied: 0 };
   }
 
   expectedSha256(fileId: string): Promise<string> {
@@ -676,7 +684,7 @@ class Simulator implements ZoomSimulator {
     const size = Math.max(0, file.content.size + (fault?.wrongSize ?? 0));
     const headers: Record<string, string | number> = {
       'content-type': file.contentType,
-      'accept-ranges': 'bytes',
+      'accept-ranges': fault?.ignoreRange ? 'none' : 'bytes',
       'content-disposition': `attachment; filename="${fileId}.${file.payload.file_extension.toLowerCase()}"`,
       etag: `"${fileId}-${size}"`,
     };
@@ -685,7 +693,8 @@ class Simulator implements ZoomSimulator {
     let end = size;
     let status = 200;
     const rangeHeader = request.headers.range;
-    if (rangeHeader) {
+    if (rangeHeader !== undefined) file.stats.rangeRequests++;
+    if (rangeHeader && !fault?.ignoreRange) {
       const range = parseRange(rangeHeader, size);
       if (range === 'unsatisfiable') {
         response.writeHead(416, { 'content-range': `bytes */${size}`, 'content-length': 0 });
