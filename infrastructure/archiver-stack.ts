@@ -23,7 +23,7 @@ import { ZoomCleanup } from './constructs/zoom-cleanup';
 import { ZoomSecrets } from './constructs/zoom-secrets';
 
 /**
- * The uploader's memory and transfer settings, chosen together. lib-storage holds
+ * The uploader's memory and transfer settings, chosen together. The multipart driver holds
  * about partSize × (queueSize + 1) = 8 MiB × 5 = 40 MiB of parts; the rest of 1024 MB
  * is headroom for Node, the SDK and TLS buffers, and above all buys CPU and network:
  * Lambda allocates both in proportion to memory (1,769 MB = one vCPU), and each byte is

@@ -68,7 +68,8 @@ export class ArchiveBucket extends Construct {
       grantee: fn as IGrantable,
       // GetObject: a key already taken is compared with what is being written (same bytes = archived,
       // other bytes = key_conflict); the object is never replaced or deleted.
-      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject'],
+      // ListMultipartUploadParts: a resumed transfer checks its checkpoint's parts against S3's (ListParts).
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetObject'],
       resourceArns: [this.bucket.arnForObjects(`${prefix}*`)],
     });
     // ListBucket under the prefix only: without ListBucket a missing key answers 403 instead of
@@ -85,7 +86,7 @@ export class ArchiveBucket extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${prefix}*]`,
       reason:
         `Object keys are made per file at run time, so the grant is on the key prefix "${prefix}" ` +
-        '(the fixed folder every archive key starts with), with only PutObject, AbortMultipartUpload and GetObject ' +
+        '(the fixed folder every archive key starts with), with only PutObject, AbortMultipartUpload, ListMultipartUploadParts and GetObject ' +
         '(to compare an already-taken key; nothing is ever deleted or replaced).',
     });
     return grant;

@@ -28,7 +28,7 @@ const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
   [DetailType.FileUploadRequested]: (d) => ({
     course: d.course,
     fileId: d.file.fileId,
-    summary: `${d.autoRetry ? `automatic retry ${d.autoRetry.attempt}/${d.autoRetry.maxAttempts}: ` : ''}requested ${d.file.fileType} ${d.file.recordingType ?? ''} → ${d.archiveKey}`.replace(/\s+/g, ' '),
+    summary: `${d.autoRetry ? `automatic retry ${d.autoRetry.attempt}/${d.autoRetry.maxAttempts}: ` : ''}${d.continuedFrom !== undefined ? `continued from byte ${d.continuedFrom}: ` : ''}requested ${d.file.fileType} ${d.file.recordingType ?? ''} → ${d.archiveKey}`.replace(/\s+/g, ' '),
     data: {
       key: d.archiveKey,
       fileType: d.file.fileType,
@@ -36,13 +36,14 @@ const describe: { [T in DetailTypeName]: (detail: DetailOf<T>) => Parts } = {
       expectedSize: d.file.fileSize,
       autoRetryAttempt: d.autoRetry?.attempt,
       autoRetryMaxAttempts: d.autoRetry?.maxAttempts,
+      continuedFrom: d.continuedFrom,
     },
   }),
   [DetailType.FileUploaded]: (d) => ({
     course: d.course,
     fileId: d.fileId,
-    summary: `uploaded ${d.size} bytes to ${d.location.uri} in ${Math.round(d.transferMs)} ms${d.resumedFrom ? ` (resumed at byte ${d.resumedFrom})` : ''}`,
-    data: { key: d.location.key, uri: d.location.uri, size: d.size, sha256: d.checksum.value, transferMs: Math.round(d.transferMs), attempts: d.attempts, resumedFrom: d.resumedFrom },
+    summary: `uploaded ${d.size} bytes to ${d.location.uri} in ${Math.round(d.transferMs)} ms${d.resumedFrom ? ` (resumed at byte ${d.resumedFrom})` : ''}${d.rangeRefused ? ' (Zoom refused the ranged request: started over from byte 0)' : ''}`,
+    data: { key: d.location.key, uri: d.location.uri, size: d.size, sha256: d.checksum.value, transferMs: Math.round(d.transferMs), attempts: d.attempts, resumedFrom: d.resumedFrom, rangeRefused: d.rangeRefused },
   }),
   [DetailType.FileUploadFailed]: (d) => ({
     course: d.course,

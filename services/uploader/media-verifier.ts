@@ -6,7 +6,8 @@
  * (`resumeAt`) first absorbs the bytes the archive already holds, so that the
  * checksum and the count still cover the whole file while only the rest is downloaded.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { ResumableSha256 } from '../../shared/crypto/resumable-sha256';
 import { Transform, type TransformCallback } from 'node:stream';
 import { NotMediaError, SizeMismatchError, type ContentKind } from '../../shared/ports/zoom-client';
 
@@ -23,6 +24,20 @@ export interface MediaVerifierOptions {
    * and the byte count still cover the whole file.
    */
   resumeAt?: number;
+  /**
+   * Hash with this (a saveable SHA-256, already holding the state at `resumeAt` when
+   * resuming) instead of node:crypto, saving its state at every multiple of
+   * `stateEvery` bytes of the file (stateAt): for a store whose committed bytes cannot
+   * be read back (S3), the checkpoint carries the state instead. Slower: only then.
+   */
+  resumableHash?: ResumableSha256;
+  stateEvery?: number;
+}
+
+/** What the verifier needs of a hash. */
+interface RunningHash {
+  update(data: Uint8Array): unknown;
+  digest(): string;
 }
 
 export interface VerifiedContent {
@@ -39,7 +54,13 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 export class MediaVerifier extends Transform {
   private readonly expectedSize?: number;
   private readonly expect: ContentKind;
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: RunningHash;
+  private readonly saveable?: ResumableSha256;
+  private readonly stateEvery: number;
+  /** Bytes of the file hashed so far (prefix included). */
+  private hashed = 0;
+  /** Saved states by file offset (multiples of stateEvery), until taken by stateAt. */
+  private readonly states = new Map<number, string>();
   private bytes = 0;
   private head: Buffer[] | undefined = [];
   private headBytes = 0;
@@ -55,8 +76,19 @@ export class MediaVerifier extends Transform {
     this.expectedSize = options.expectedSize;
     this.expect = options.expect ?? 'media';
     this.resumeAt = options.resumeAt ?? 0;
+    this.saveable = options.resumableHash;
+    this.stateEvery = options.stateEvery ?? 0;
+    if (this.saveable && (!Number.isSafeInteger(this.stateEvery) || this.stateEvery <= 0)) throw new RangeError('stateEvery must be a positive whole number of bytes');
+    if (this.saveable && this.resumeAt % this.stateEvery !== 0) throw new RangeError('a resume with a saved hash state starts on a multiple of stateEvery');
+    const node = createHash('sha256');
+    this.hash = this.saveable ?? { update: (data: Uint8Array) => node.update(data), digest: () => node.digest('hex') };
+    // With a saved state, the prefix is already in the hash.
+    if (this.saveable) {
+      this.hashed = this.resumeAt;
+      this.bytes = this.resumeAt;
+    }
     if (!Number.isSafeInteger(this.resumeAt) || this.resumeAt < 0) throw new RangeError('resumeAt must be a whole number of bytes >= 0');
-    this.prefixAbsorbed = this.resumeAt === 0;
+    this.prefixAbsorbed = this.resumeAt === 0 || this.saveable !== undefined;
     if (this.resumeAt > 0) this.head = undefined;
   }
 
@@ -74,6 +106,7 @@ export class MediaVerifier extends Transform {
       if (bytes > this.resumeAt) break;
       this.hash.update(buffer);
     }
+    this.hashed = Math.min(bytes, this.resumeAt);
     if (bytes !== this.resumeAt) throw new Error(`the archive's partial copy holds ${bytes > this.resumeAt ? 'more' : 'fewer'} bytes than the checkpoint's ${this.resumeAt}`);
     this.bytes = bytes;
     this.prefixAbsorbed = true;
@@ -95,7 +128,7 @@ export class MediaVerifier extends Transform {
       callback(new SizeMismatchError(this.expectedSize, this.bytes, true));
       return;
     }
-    this.hash.update(chunk);
+    this.hashChunk(chunk);
     if (this.head === undefined) {
       callback(null, chunk);
       return;
@@ -128,8 +161,36 @@ export class MediaVerifier extends Transform {
       callback(new SizeMismatchError(this.expectedSize, this.bytes, false));
       return;
     }
-    this.digest = this.hash.digest('hex');
+    this.digest = this.hash.digest();
     callback();
+  }
+
+  /**
+   * The hash state after exactly `offset` bytes of the file (a multiple of stateEvery
+   * already passed), as base64; states before it are dropped. Undefined without a
+   * saveable hash, or for an offset not saved.
+   */
+  stateAt(offset: number): string | undefined {
+    const state = this.states.get(offset);
+    for (const saved of this.states.keys()) if (saved <= offset) this.states.delete(saved);
+    return state;
+  }
+
+  private hashChunk(chunk: Buffer): void {
+    if (!this.saveable) {
+      this.hash.update(chunk);
+      this.hashed += chunk.length;
+      return;
+    }
+    // Cut at each multiple of stateEvery, so that the state there can be saved.
+    let at = 0;
+    while (at < chunk.length) {
+      const take = Math.min(this.stateEvery - (this.hashed % this.stateEvery), chunk.length - at);
+      this.saveable.update(chunk.subarray(at, at + take));
+      this.hashed += take;
+      at += take;
+      if (this.hashed % this.stateEvery === 0) this.states.set(this.hashed, this.saveable.save());
+    }
   }
 
   private releaseHead(): Buffer {

@@ -11,13 +11,17 @@
  * (`Range: bytes=<committed>-`). The verifier first absorbs the bytes the archive
  * holds, so the SHA-256 still covers the whole file. A server that answers 200 to the
  * ranged request (no ranges) is followed from byte 0 — cleanly, as a new put — and
- * the result says so (`rangeRefused`).
+ * the result says so (`rangeRefused`). A store whose committed bytes cannot be read
+ * back (S3: resumeHash 'saved-state') gets the hash state with each checkpoint
+ * instead, from a saveable SHA-256 (shared/crypto/resumable-sha256.ts), which is
+ * slower than node:crypto and so used only there.
  */
 import { pipeline } from 'node:stream';
 import type { FileUploadRequested } from '../../shared/events';
 import type { ArchivePutResult, ArchiveStore, ResumePoint } from '../../shared/ports/archive-store';
 import type { TransferCheckpoint } from '../../shared/ports/upload-ledger';
 import { DownloadHttpError, type DownloadResponse, type ZoomDownloader } from '../../shared/ports/zoom-client';
+import { ResumableSha256 } from '../../shared/crypto/resumable-sha256';
 import { contentKindOf } from '../../shared/content-kind';
 import { MediaVerifier } from './media-verifier';
 
@@ -61,16 +65,27 @@ export function archiveMetadata(request: FileUploadRequested): Record<string, st
 export async function transferOnce(
   request: FileUploadRequested,
   token: string,
-  deps: { downloader: ZoomDownloader; store: ArchiveStore },
+  deps: { downloader: ZoomDownloader; store: ArchiveStore; resumableMinBytes?: number },
   signal: AbortSignal,
   progress?: TransferProgress,
 ): Promise<TransferResult> {
   const { file } = request;
   const expect = contentKindOf(file.fileType);
-  const resumable = progress ? deps.store.resumable : undefined;
-  const prepared: ResumePoint = resumable ? await resumable.prepareResume(request.archiveKey, progress!.checkpoint) : { offset: 0 };
+  const resumable = progress && worthResuming(deps.store, file.fileSize, deps.resumableMinBytes) ? deps.store.resumable : undefined;
+  const savedState = resumable?.resumeHash === 'saved-state';
+  const prepared: ResumePoint = resumable ? await resumable.prepareResume(request.archiveKey, progress!.checkpoint, file.fileSize) : { offset: 0 };
   // A checkpoint at (or past) the end leaves nothing to ask for: a Range there is unsatisfiable.
-  const point: ResumePoint = file.fileSize !== undefined && prepared.offset >= file.fileSize ? { offset: 0, reason: 'the checkpoint is at the end of the file' } : prepared;
+  let point: ResumePoint = file.fileSize !== undefined && prepared.offset >= file.fileSize ? { offset: 0, reason: 'the checkpoint is at the end of the file' } : prepared;
+  // The store cannot give the committed bytes back (S3): the checksum continues from the state saved with the checkpoint.
+  let hash: ResumableSha256 | undefined;
+  if (savedState) {
+    const state = point.offset > 0 ? progress!.checkpoint?.hashState : undefined;
+    if (point.offset > 0 && state === undefined) point = { offset: 0, reason: 'the checkpoint has no saved hash state' };
+    hash = await ResumableSha256.create(point.offset > 0 ? state : undefined).catch(async (error: unknown) => {
+      point = { offset: 0, reason: `the checkpoint's hash state cannot be loaded (${(error as Error).message})` };
+      return ResumableSha256.create();
+    });
+  }
   const options = { token, signal, expectedSize: file.fileSize, expect };
   let response: DownloadResponse;
   try {
@@ -81,8 +96,15 @@ export async function transferOnce(
     response = await deps.downloader.open(file.downloadUrl, options);
   }
   const resumedFrom = response.offset;
-  const verifier = new MediaVerifier({ expectedSize: file.fileSize, expect, resumeAt: resumedFrom });
-  if (resumedFrom > 0) {
+  // Zoom answered the ranged request with the whole file: the hash starts over too.
+  if (savedState && resumedFrom === 0 && point.offset > 0) hash = await ResumableSha256.create();
+  const verifier = new MediaVerifier({
+    expectedSize: file.fileSize,
+    expect,
+    resumeAt: resumedFrom,
+    ...(hash ? { resumableHash: hash, stateEvery: resumable!.checkpointBytes } : {}),
+  });
+  if (resumedFrom > 0 && !savedState) {
     try {
       await verifier.absorbPrefix(point.committed!());
     } catch (error) {
@@ -102,7 +124,7 @@ export async function transferOnce(
     signal,
   };
   const stored = resumable
-    ? await resumable.putResumable({ ...input, resumeFrom: resumedFrom > 0 ? progress!.checkpoint : undefined, onCheckpoint: (checkpoint) => progress!.onCheckpoint(checkpoint) })
+    ? await resumable.putResumable({ ...input, resumeFrom: resumedFrom > 0 ? progress!.checkpoint : undefined, onCheckpoint: (checkpoint) => progress!.onCheckpoint(savedState ? { ...checkpoint, hashState: verifier.stateAt(checkpoint.bytesCommitted) } : checkpoint) })
     : await deps.store.put(input);
   const verified = verifier.result();
   return {
@@ -112,4 +134,16 @@ export async function transferOnce(
     ...(point.offset > 0 && resumedFrom === 0 ? { rangeRefused: true } : {}),
     ...(point.reason && progress?.checkpoint ? { resumeRefused: point.reason } : {}),
   };
+}
+
+/**
+ * Whether to take the store's resumable path for a file of `size` bytes: always with a
+ * store that reads its committed bytes back (no cost: bench section `resume`); with one
+ * that needs a saveable hash (S3, slower hashing) only from `minBytes` on (a size
+ * unknown is a small CC or TIMELINE file).
+ */
+function worthResuming(store: ArchiveStore, size: number | undefined, minBytes = 0): boolean {
+  if (!store.resumable) return false;
+  if (store.resumable.resumeHash === 'read-back') return true;
+  return size !== undefined && size >= minBytes;
 }

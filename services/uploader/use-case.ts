@@ -36,7 +36,7 @@ import {
   type ParsedEvent,
 } from '../../shared/events';
 import type { AppLogger } from '../../shared/logger';
-import type { ArchiveStore } from '../../shared/ports/archive-store';
+import { ArchiveResumeLostError, type ArchiveStore } from '../../shared/ports/archive-store';
 import type { EventPublisher } from '../../shared/ports/event-publisher';
 import { LedgerRefusedError, type LedgerEntry, type TransferCheckpoint, type UploadLedger } from '../../shared/ports/upload-ledger';
 import { ledgerGroupKey } from '../../shared/ledger-group';
@@ -63,6 +63,8 @@ export interface UploaderDeps {
   autoRetry?: AutoRetryPolicy;
   /** Give up an attempt that takes longer than this (a slow drip). */
   transferTimeoutMs: number;
+  /** With a store that resumes through a saved hash state (S3): only files at least this large take the resumable path. Default 0: all. */
+  resumableMinBytes?: number;
   /**
    * Absolute end (epoch ms, on `now`'s clock) of this run: every attempt and back-off
    * wait together. The Lambda handler sets it from the invocation's remaining time
@@ -83,6 +85,8 @@ export type UploadOutcome =
   | { outcome: 'released' }
   /** Stopped before the run's deadline; the file was handed back with a note for the recovery sweep. */
   | { outcome: 'deadline'; attempts: number }
+  /** Stopped before the run's deadline after moving the checkpoint forward: handed to the next run (the request published again) to resume there. */
+  | { outcome: 'continued'; attempts: number; bytesCommitted: number }
   | { outcome: 'lease_lost' };
 
 export async function uploadFile(event: ParsedEvent<typeof DetailType.FileUploadRequested>, deps: UploaderDeps): Promise<UploadOutcome> {
@@ -164,6 +168,25 @@ async function transferWithRetries(
     },
   };
   const stopAtDeadline = async (): Promise<UploadOutcome> => {
+    if ((checkpoint?.bytesCommitted ?? 0) > (resumeFrom?.bytesCommitted ?? 0)) {
+      // This run moved the transfer forward: hand it to the next invocation at once, to
+      // resume from the checkpoint — a plain release (the sweep does not count it as an
+      // interrupted run), then the same request again. Released first, so that the next
+      // run's claim never meets this run's lease. A file of any size finishes in as many
+      // runs as it needs, each making progress.
+      if (!(await deps.ledger.release(fileId, owner, deps.now()))) {
+        deps.logger.warn('deadline reached, and the lease was lost before it: another run owns the file now', log);
+        return { outcome: 'lease_lost' };
+      }
+      try {
+        await deps.publisher.publish([{ detailType: DetailType.FileUploadRequested, detail: { ...request, continuedFrom: checkpoint!.bytesCommitted } }]);
+      } catch (error) {
+        // The entry is requested and unclaimed: the recovery sweep re-drives it.
+        deps.logger.warn('deadline reached: could not publish the continuation; the recovery sweep re-drives the file', { ...log, error: describeError(error) });
+      }
+      deps.logger.info('deadline reached: the transfer continues in the next run from its checkpoint', { ...log, attempts: tries, committed: checkpoint?.bytesCommitted });
+      return { outcome: 'continued', attempts: tries, bytesCommitted: checkpoint!.bytesCommitted };
+    }
     const note = {
       code: 'deadline' as const,
       message: `stopped before the run's deadline after ${tries} attempt(s)${lastCode ? ` (last: ${lastCode})` : ''}; the recovery sweep re-drives it`,
@@ -215,6 +238,12 @@ async function transferWithRetries(
       // there, and only attempts that made no progress count toward UPLOAD_MAX_ATTEMPTS.
       const progressed = (checkpoint?.bytesCommitted ?? 0) > committedBefore;
       if (progressed) history.attempts--;
+      if (resumeLost(thrown)) {
+        // What the checkpoint names is gone from the store (an aborted or expired multipart upload): from byte 0.
+        deps.logger.warn('the checkpoint cannot be resumed any more: the next attempt starts from byte 0', { ...log, reason: describeError(error) });
+        checkpoint = undefined;
+        await deps.ledger.checkpoint(fileId, owner, null, deps.now());
+      }
       history.byCode[code] = (history.byCode[code] ?? 0) + 1;
       if (code === 'unauthorized' && usedToken?.source === 'oauth') deps.tokens.invalidateOAuth(usedToken.token);
       const decided = decide(error, history, deps.policy);
@@ -267,6 +296,14 @@ async function finishUpload(
   deps.logger.info('file archived', { ...log, bytes: result.size, sha256: result.sha256, ...stats });
   await announceIfGroupComplete(event, deps, groupKey);
   return { outcome: 'uploaded', result, attempts: stats.attempts };
+}
+
+/** Whether the store said the checkpoint can no longer be resumed (ArchiveResumeLostError, anywhere in the cause chain). */
+function resumeLost(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 8; current = (current as { cause?: unknown }).cause, depth++) {
+    if (current instanceof ArchiveResumeLostError) return true;
+  }
+  return false;
 }
 
 /** Milliseconds until the run's deadline; Infinity without one (one machine). */
@@ -355,6 +392,7 @@ function fileUploaded(event: ParsedEvent<typeof DetailType.FileUploadRequested>,
       transferMs,
       attempts,
       ...(result.resumedFrom > 0 ? { resumedFrom: result.resumedFrom } : {}),
+      ...(result.rangeRefused ? { rangeRefused: true } : {}),
     },
   };
 }

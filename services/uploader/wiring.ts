@@ -49,6 +49,7 @@ export function createUploaderDeps(wiring: UploaderWiring): UploaderDeps {
     policy: { maxAttempts: settings.maxAttempts, backoff: { baseMs: 1_000, maxMs: 30_000 }, maxRetryAfterMs: 120_000 },
     autoRetry: settings.autoRetry,
     transferTimeoutMs: settings.transferTimeoutMs,
+    resumableMinBytes: settings.s3ResumableMinBytes,
     shutdown: wiring.shutdown,
   };
 }
@@ -69,7 +70,8 @@ export function createUploaderDeps(wiring: UploaderWiring): UploaderDeps {
  *   no other run has the file, and the next start should take it up at once.
  * - every other outcome is final for this delivery: uploaded, a counted duplicate,
  *   failed and published as FileUploadFailed, stopped at the deadline with a note for
- *   the sweep, or taken over by the run that now holds the lease.
+ *   the sweep, handed on to the next run (`continued`: its request is published
+ *   again), or taken over by the run that now holds the lease.
  */
 export type UploadDisposition = 'acknowledge' | 'deliver_again_later';
 
@@ -82,6 +84,7 @@ export function uploadDisposition(outcome: UploadOutcome): UploadDisposition {
     case 'in_progress_elsewhere':
     case 'failed':
     case 'deadline':
+    case 'continued':
     case 'lease_lost':
       return 'acknowledge';
   }

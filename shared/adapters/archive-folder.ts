@@ -129,6 +129,7 @@ export class FolderArchiveStore implements ArchiveStore {
     }
     this.resumable = {
       checkpointBytes,
+      resumeHash: 'read-back',
       prepareResume: (key, checkpoint) => this.prepareResume(key, checkpoint),
       putResumable: (input) => this.putResumable(input),
     };

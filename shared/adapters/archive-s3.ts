@@ -22,6 +22,11 @@
  * Checksums on the wire follow the client's configuration: the SDK's default adds a
  * CRC32 per part against AWS; against s3rver the client must use 'WHEN_REQUIRED'
  * (see tests/support/s3rver.ts).
+ *
+ * Resumable puts (`resumable`) go through our own multipart driver,
+ * shared/adapters/archive-s3-multipart.ts (lib-storage's Upload cannot continue an
+ * upload), with the same key checks and comparisons: the helpers below are exported
+ * for it, as functions of the client and bucket (S3Target).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -49,6 +54,7 @@ import {
 } from '../ports/archive-store';
 import { MAX_METADATA_BYTES, SHA256_METADATA_NAME, assertArchiveKey, assertArchiveMetadata } from './archive-rules';
 import { meterPutBody, writeCause, writeOrigin, type BodyMeter } from './archive-put-body';
+import { S3MultipartDriver } from './archive-s3-multipart';
 
 const MiB = 1024 * 1024;
 /** S3's limits for multipart uploads. */
@@ -69,13 +75,22 @@ export interface S3ArchiveStoreOptions {
   kmsKeyId?: string;
 }
 
+/** The bucket an S3 helper works on, through which client. */
+export interface S3Target {
+  client: S3Client;
+  bucket: string;
+}
+
 export class S3ArchiveStore implements ArchiveStore {
   readonly kind = 's3';
   readonly keepsMetadata = true;
   readonly bucket: string;
   readonly partSizeBytes: number;
   readonly queueSize: number;
+  /** Resumable puts: our multipart driver (archive-s3-multipart.ts), with this store's client, bucket, part size, queue size and encryption. */
+  readonly resumable: S3MultipartDriver;
   private readonly client: S3Client;
+  private readonly target: S3Target;
   private readonly serverSideEncryption: S3ArchiveStoreOptions['serverSideEncryption'];
   private readonly kmsKeyId: string | undefined;
 
@@ -100,6 +115,15 @@ export class S3ArchiveStore implements ArchiveStore {
     this.queueSize = queueSize;
     this.serverSideEncryption = options.serverSideEncryption;
     this.kmsKeyId = options.kmsKeyId;
+    this.target = { client: this.client, bucket: this.bucket };
+    this.resumable = new S3MultipartDriver({
+      client: this.client,
+      bucket: this.bucket,
+      partSizeBytes,
+      queueSize,
+      serverSideEncryption: this.serverSideEncryption,
+      kmsKeyId: this.kmsKeyId,
+    });
   }
 
   async put(input: ArchivePutInput): Promise<ArchivePutResult> {
@@ -199,7 +223,7 @@ export class S3ArchiveStore implements ArchiveStore {
 
   describe(key: string): ArchiveLocation {
     assertArchiveKey(key);
-    return { kind: 's3', container: this.bucket, key, uri: `s3://${this.bucket}/${key}` };
+    return s3Location(this.bucket, key);
   }
 
   private partSizeFor(contentLength: number | undefined): number {
@@ -208,22 +232,8 @@ export class S3ArchiveStore implements ArchiveStore {
     return Math.max(this.partSizeBytes, Math.ceil(contentLength / MAX_PARTS / MiB) * MiB);
   }
 
-  /**
-   * What is under the key now: the object's size and recorded digest, 'absent', or
-   * 'unknown' when S3 will not say (403: without s3:ListBucket a missing key reads as
-   * forbidden) — then the conditional write decides alone.
-   */
-  private async probe(key: string, signal: AbortSignal | undefined): Promise<StoredObject | 'absent' | 'unknown'> {
-    try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-      const sha256 = out.Metadata?.[SHA256_METADATA_NAME];
-      return { size: out.ContentLength ?? 0, sha256: sha256 && SHA256_HEX.test(sha256) ? sha256 : undefined };
-    } catch (error) {
-      const status = httpStatus(error);
-      if (status === 404) return 'absent';
-      if (status === 403) return 'unknown';
-      throw error;
-    }
+  private probe(key: string, signal: AbortSignal | undefined): Promise<StoredObject | 'absent' | 'unknown'> {
+    return probeObject(this.target, key, signal);
   }
 
   /**
@@ -251,7 +261,7 @@ export class S3ArchiveStore implements ArchiveStore {
 
   /** The key was taken before anything was sent: same bytes are the archived result, others a conflict. */
   private async settleTaken(key: string, meter: BodyMeter, existing: StoredObject, signal: AbortSignal | undefined): Promise<ArchivePutResult> {
-    if (await this.holdsSameBytes(key, meter, existing, signal)) return { location: this.describe(key), size: meter.bytes };
+    if (await holdsSameBytes(this.target, key, expectedOf(meter), existing, signal)) return { location: this.describe(key), size: meter.bytes };
     throw new ArchiveKeyConflictError(key);
   }
 
@@ -263,75 +273,169 @@ export class S3ArchiveStore implements ArchiveStore {
     cleanupError: unknown,
     signal: AbortSignal | undefined,
   ): Promise<ArchivePutResult> {
-    let same = false;
-    try {
-      const existing = refusal instanceof KeyTaken ? refusal.existing : await this.probe(key, signal);
-      if (typeof existing === 'object') same = await this.holdsSameBytes(key, meter, existing, signal);
-    } catch (error) {
-      // A failed read proves nothing either way; a later attempt can compare.
-      const origin = signal?.aborted ? 'aborted' : 'store';
-      throw new ArchiveWriteError(`could not compare ${key} in s3://${this.bucket} with the object there: ${describeError(error)}`, key, origin, {
-        cause: error,
-        cleanupError,
-      });
-    }
-    if (same) return { location: this.describe(key), size: meter.bytes };
-    // After a 412 the key may read as gone again, or as forbidden: nothing proves the bytes equal.
-    throw new ArchiveKeyConflictError(key, { cause: refusal instanceof KeyTaken ? undefined : refusal, cleanupError });
+    await settleRefusedCommit(this.target, key, expectedOf(meter), refusal, cleanupError, signal);
+    return { location: this.describe(key), size: meter.bytes };
   }
 
-  /**
-   * Same size and same SHA-256. The digest is recorded only by a single PutObject (a
-   * multipart upload's metadata is fixed before its first byte); without it the stored
-   * bytes are read back and hashed — only ever for a key that is taken by an object of
-   * the very same size, which is how a retry after a crash looks.
-   */
-  private async holdsSameBytes(key: string, meter: BodyMeter, existing: StoredObject, signal: AbortSignal | undefined): Promise<boolean> {
-    if (meter.sha256 === undefined || existing.size !== meter.bytes) return false;
-    if (existing.sha256 !== undefined) return existing.sha256 === meter.sha256;
-    const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
-    if (!(out.Body instanceof Readable)) throw new Error('the response body is not a Node stream');
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of out.Body) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    return size === meter.bytes && hash.digest('hex') === meter.sha256;
-  }
-
-  /** Returns the clean-up failure, if any: it is reported, never thrown in place of the put's own error. */
-  private async abortMultipart(key: string, uploadId: string | undefined): Promise<unknown> {
-    if (!uploadId) return undefined;
-    try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
-      return undefined;
-    } catch (error) {
-      // NoSuchUpload: nothing left to remove. Anything else (s3rver always answers 405)
-      // leaves parts behind: never visible as an object, but stored (and billed) until
-      // the bucket's rule for incomplete multipart uploads removes them.
-      return errorName(error) === 'NoSuchUpload' ? undefined : error;
-    }
+  private abortMultipart(key: string, uploadId: string | undefined): Promise<unknown> {
+    return abortMultipartUpload(this.target, key, uploadId);
   }
 }
 
 /** What probe() learns of an object under the key. */
-interface StoredObject {
+export interface StoredObject {
   size: number;
   /** The digest a single PutObject recorded; absent on multipart objects and objects written by others. */
   sha256?: string;
 }
 
 /** Thrown by the guarded client instead of sending a commit: the key was taken meanwhile. */
-class KeyTaken extends Error {
+export class KeyTaken extends Error {
   constructor(readonly existing: StoredObject) {
     super('the archive key was taken before the commit');
     this.name = 'KeyTaken';
   }
 }
 
+/** Where `key` is in `bucket`; no checks, no I/O. */
+export function s3Location(bucket: string, key: string): ArchiveLocation {
+  return { kind: 's3', container: bucket, key, uri: `s3://${bucket}/${key}` };
+}
+
+/**
+ * What a put knows of its bytes, to compare them with an object under a taken key:
+ * their size and the SHA-256 of consecutive ranges that cover them — one range, the
+ * whole body; for a resumed body, the committed prefix (from the saved hash state)
+ * and the rest (hashed while streaming).
+ */
+export interface ExpectedBytes {
+  size: number;
+  /** In order; each range runs from the previous one's end (0 for the first) to its own `end`; the last ends at `size`. */
+  ranges: readonly { end: number; sha256: string }[];
+}
+
+/** The whole metered body, once it ended and passed its checks; undefined before (nothing to compare). */
+export function expectedOf(meter: BodyMeter): ExpectedBytes | undefined {
+  return meter.sha256 === undefined ? undefined : { size: meter.bytes, ranges: [{ end: meter.bytes, sha256: meter.sha256 }] };
+}
+
+/**
+ * What is under the key now: the object's size and recorded digest, 'absent', or
+ * 'unknown' when S3 will not say (403: without s3:ListBucket a missing key reads as
+ * forbidden) — then the conditional write decides alone.
+ */
+export async function probeObject(target: S3Target, key: string, signal: AbortSignal | undefined): Promise<StoredObject | 'absent' | 'unknown'> {
+  try {
+    const out = await target.client.send(new HeadObjectCommand({ Bucket: target.bucket, Key: key }), { abortSignal: signal });
+    const sha256 = out.Metadata?.[SHA256_METADATA_NAME];
+    return { size: out.ContentLength ?? 0, sha256: sha256 && SHA256_HEX.test(sha256) ? sha256 : undefined };
+  } catch (error) {
+    const status = httpStatus(error);
+    if (status === 404) return 'absent';
+    if (status === 403) return 'unknown';
+    throw error;
+  }
+}
+
+/**
+ * Same size and same SHA-256. The digest is recorded only by a single PutObject (a
+ * multipart upload's metadata is fixed before its first byte); without it — or when
+ * the put knows its bytes only as ranges (a resumed put) — the stored bytes are read
+ * back and hashed range by range: only ever for a key that is taken by an object of
+ * the very same size, which is how a retry after a crash looks. `expected` undefined:
+ * nothing to compare with, never the same.
+ */
+export async function holdsSameBytes(
+  target: S3Target,
+  key: string,
+  expected: ExpectedBytes | undefined,
+  existing: StoredObject,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  if (expected === undefined || existing.size !== expected.size) return false;
+  const { ranges } = expected;
+  if (ranges.length === 0 || ranges.at(-1)!.end !== expected.size) return false;
+  if (existing.sha256 !== undefined && ranges.length === 1) return existing.sha256 === ranges[0]!.sha256;
+  const out = await target.client.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }), { abortSignal: signal });
+  if (!(out.Body instanceof Readable)) throw new Error('the response body is not a Node stream');
+  let index = 0;
+  let position = 0;
+  let hash = createHash('sha256');
+  // Ends every range that ends at `position` (an empty one included); false at the first that differs.
+  const closeRanges = (): boolean => {
+    while (index < ranges.length && position === ranges[index]!.end) {
+      if (hash.digest('hex') !== ranges[index]!.sha256) return false;
+      index++;
+      hash = createHash('sha256');
+    }
+    return true;
+  };
+  if (!closeRanges()) {
+    out.Body.destroy();
+    return false;
+  }
+  for await (const chunk of out.Body) {
+    const bytes = chunk as Buffer;
+    for (let at = 0; at < bytes.length; ) {
+      // More bytes than the ranges cover: not the same object.
+      if (index >= ranges.length) return false;
+      const take = Math.min(bytes.length - at, ranges[index]!.end - position);
+      hash.update(bytes.subarray(at, at + take));
+      at += take;
+      position += take;
+      if (!closeRanges()) return false;
+    }
+  }
+  return position === expected.size && index === ranges.length;
+}
+
+/**
+ * S3 (412) or our own check (KeyTaken) refused the commit: another object got under the
+ * key first. Resolves when it holds the same bytes (the archived result); rejects
+ * with ArchiveKeyConflictError when it holds others or nothing proves them equal, and
+ * with ArchiveWriteError when they could not be compared.
+ */
+export async function settleRefusedCommit(
+  target: S3Target,
+  key: string,
+  expected: ExpectedBytes | undefined,
+  refusal: unknown,
+  cleanupError: unknown,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  let same = false;
+  try {
+    const existing = refusal instanceof KeyTaken ? refusal.existing : await probeObject(target, key, signal);
+    if (typeof existing === 'object') same = await holdsSameBytes(target, key, expected, existing, signal);
+  } catch (error) {
+    // A failed read proves nothing either way; a later attempt can compare.
+    const origin = signal?.aborted ? 'aborted' : 'store';
+    throw new ArchiveWriteError(`could not compare ${key} in s3://${target.bucket} with the object there: ${describeError(error)}`, key, origin, {
+      cause: error,
+      cleanupError,
+    });
+  }
+  if (same) return;
+  // After a 412 the key may read as gone again, or as forbidden: nothing proves the bytes equal.
+  throw new ArchiveKeyConflictError(key, { cause: refusal instanceof KeyTaken ? undefined : refusal, cleanupError });
+}
+
+/** Returns the clean-up failure, if any: it is reported, never thrown in place of the put's own error. */
+export async function abortMultipartUpload(target: S3Target, key: string, uploadId: string | undefined): Promise<unknown> {
+  if (!uploadId) return undefined;
+  try {
+    await target.client.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: key, UploadId: uploadId }));
+    return undefined;
+  } catch (error) {
+    // NoSuchUpload: nothing left to remove. Anything else (s3rver always answers 405)
+    // leaves parts behind: never visible as an object, but stored (and billed) until
+    // the bucket's rule for incomplete multipart uploads removes them.
+    return errorName(error) === 'NoSuchUpload' ? undefined : error;
+  }
+}
+
 /** S3's answer to If-None-Match on a taken key. (409 ConditionalRequestConflict, a race with another commit, is retryable.) */
-function isPreconditionFailed(error: unknown): boolean {
+export function isPreconditionFailed(error: unknown): boolean {
   return errorName(error) === 'PreconditionFailed' || httpStatus(error) === 412;
 }
 
@@ -370,15 +474,15 @@ export function decodeMetadata(metadata: Record<string, string>): Record<string,
   return decoded;
 }
 
-function httpStatus(error: unknown): number | undefined {
+export function httpStatus(error: unknown): number | undefined {
   const metadata = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata;
   return metadata?.httpStatusCode;
 }
 
-function errorName(error: unknown): string | undefined {
+export function errorName(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined;
 }
 
-function describeError(error: unknown): string {
+export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

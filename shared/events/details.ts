@@ -156,6 +156,8 @@ export const FileUploadRequestedSchema = z.object({
   reconciliationRunId: z.optional(text(1, 100)),
   /** Set when the recovery sweep re-drives a retryable failure by itself: which automatic attempt this is, of how many. */
   autoRetry: z.optional(z.object({ attempt: z.int().check(z.positive()), maxAttempts: z.int().check(z.positive()) })),
+  /** Set when a run stopped at its invocation deadline hands the transfer on: the checkpoint (bytes) the next run resumes from. */
+  continuedFrom: z.optional(count()),
 });
 export type FileUploadRequested = z.infer<typeof FileUploadRequestedSchema>;
 
@@ -188,6 +190,8 @@ export const FileUploadedSchema = z.object({
   attempts: z.int().check(z.positive()),
   /** Set when the last attempt continued an interrupted transfer: the byte it resumed at (only the rest was downloaded). */
   resumedFrom: z.optional(count()),
+  /** Set when a checkpoint was there but Zoom answered the ranged request with the whole file (no ranges): the last attempt started over from byte 0. */
+  rangeRefused: z.optional(z.boolean()),
 });
 export type FileUploaded = z.infer<typeof FileUploadedSchema>;
 

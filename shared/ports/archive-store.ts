@@ -78,17 +78,35 @@ export interface ResumablePutInput extends ArchivePutInput {
 export interface ResumePoint {
   /** Where the body must start: the checkpoint's `bytesCommitted` when the store still holds those bytes, else 0 (start over). */
   offset: number;
-  /** With offset > 0: the committed bytes [0, offset) as the store holds them, for the caller's checksum to cover the whole object. */
+  /** With offset > 0 and resumeHash 'read-back': the committed bytes [0, offset) as the store holds them, for the caller's checksum to cover the whole object. */
   committed?: () => Readable;
   /** With offset 0 after a checkpoint was given: why it cannot be resumed (for the log). */
   reason?: string;
 }
 
+/**
+ * The store no longer has what a checkpoint names (an S3 multipart upload aborted or
+ * expired): the transfer must start over from byte 0, without that checkpoint.
+ */
+export class ArchiveResumeLostError extends ArchiverError {
+  readonly retryable = true;
+}
+
 export interface ResumableArchive {
   /** Bytes of body between two checkpoints (about; a checkpoint falls on a write boundary). */
   readonly checkpointBytes: number;
-  /** Checks `checkpoint` against what the store holds for `key`: never throws for a stale or foreign checkpoint, answers offset 0. */
-  prepareResume(key: string, checkpoint: TransferCheckpoint | undefined): Promise<ResumePoint>;
+  /**
+   * How the caller's checksum continues a resumed put:
+   * - 'read-back': `prepareResume` gives `committed()`, the bytes the store holds, to hash
+   *   again (the folder store: a local read, node:crypto speed);
+   * - 'saved-state': the committed bytes cannot be read (S3: the parts of an unfinished
+   *   multipart upload), so the caller saves its hash state at every checkpoint
+   *   (`hashState`, at exactly `bytesCommitted`, which then falls on a multiple of
+   *   `checkpointBytes`) and loads it to resume (shared/crypto/resumable-sha256.ts).
+   */
+  readonly resumeHash: 'read-back' | 'saved-state';
+  /** Checks `checkpoint` against what the store holds for `key` (the object's whole size when known): never throws for a stale or foreign checkpoint, answers offset 0. */
+  prepareResume(key: string, checkpoint: TransferCheckpoint | undefined, contentLength?: number): Promise<ResumePoint>;
   /** As ArchiveStore.put, with checkpoints; a failed put keeps its last checkpoint's bytes for the next resume (and discards them when it can never be resumed: a key conflict, an invalid key). */
   putResumable(input: ResumablePutInput): Promise<ArchivePutResult>;
 }

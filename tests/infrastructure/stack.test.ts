@@ -357,6 +357,7 @@ describe('least privilege', () => {
     expect(grants('uploader')).toEqual({
       's3:PutObject': [bucket],
       's3:AbortMultipartUpload': [bucket],
+      's3:ListMultipartUploadParts': [bucket],
       's3:GetObject': [bucket],
       's3:ListBucket': [bucket],
       'dynamodb:GetItem': [ledger],

@@ -5,7 +5,8 @@
  * SIGKILL, cut by its time limit or by a reset continues where its last checkpoint
  * is, downloading only the rest; a server that ignores ranges is followed from byte
  * 0; attempts that make no progress still count toward UPLOAD_MAX_ATTEMPTS; and the
- * S3 archive, which does not resume yet, starts over from byte 0 as before.
+ * S3 archive (s3rver) resumes too: its checkpoints are the multipart upload's parts, with
+ * the SHA-256 state saved at each.
  *
  * The figures each case saw (bytes served / file size, attempts) are printed with
  * RESUME_TEST_FIGURES=1.
@@ -14,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import Database from 'better-sqlite3';
 import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { SQLITE_LEDGER_TABLE } from '../../shared/adapters/ledger-sqlite';
@@ -167,6 +169,138 @@ describe('resumable transfers into the folder archive: a real serve process kill
       await second.kill('SIGTERM');
     }
   }, 60_000);
+
+  it('S3 (s3rver): killed at about half way after two parts, resumes after a restart from the last checkpointed part, byte-identical', async () => {
+    // s3rver stays up across the kill and the restart: only the serve processes are killed.
+    const s3 = await startS3rver({ bucket: 'resume-kill-test' });
+    try {
+      const partSize = 5 * MiB;
+      const queueSize = 2;
+      // The kill loses at most the parts in flight and the one filling: partSize × (queue + 1)
+      // = 15 MiB, under 0.3 × size (19.2 MiB) for 64 MiB.
+      const size = 64 * MiB + 321;
+      const recording = await simulator.addRecording({ topic: '[RES107] S3 killed half way', files: [mp4(size)] });
+      const fileId = recording.files[0]!.fileId;
+      simulator.setFault(fileId, { bytesPerSecond: 8 * MiB });
+      const env = {
+        DATA_DIR: dir,
+        PORT: '0',
+        LOG_LEVEL: 'WARN',
+        ZOOM_WEBHOOK_SECRET_TOKEN: SECRET,
+        ...zoomEnvFor(simulator),
+        ARCHIVE_BUCKET: s3.bucket,
+        ARCHIVE_S3_ENDPOINT: s3.endpoint,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        ARCHIVE_PART_SIZE_MB: String(partSize / MiB),
+        ARCHIVE_QUEUE_SIZE: String(queueSize),
+        // S3 resumes only files of at least ARCHIVE_S3_RESUMABLE_MIN_MB (default 1 GiB): every file here.
+        ARCHIVE_S3_RESUMABLE_MIN_MB: '0',
+        UPLOAD_LEASE_SECONDS: '3',
+        RECOVERY_INTERVAL_SECONDS: '1',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      };
+      const ledgerPath = dataPaths(dir).ledger;
+      const started = Date.now();
+
+      const first = await startServe(env);
+      let checkpointAtKill: TransferCheckpoint;
+      try {
+        expect((await simulator.deliverWebhook(`${first.url}/webhooks/zoom`, recording.payload)).status).toBe(200);
+        checkpointAtKill = await waitFor(
+          () => `half the file served and two parts checkpointed (served ${simulator.stats(fileId).bytesServed}, parts ${readLedgerEntry(ledgerPath, fileId)?.checkpoint?.parts.length ?? 0})`,
+          () => {
+            if (simulator.stats(fileId).bytesServed < size / 2) return undefined;
+            const checkpoint = readLedgerEntry(ledgerPath, fileId)?.checkpoint;
+            return checkpoint && checkpoint.parts.length >= 2 ? checkpoint : undefined;
+          },
+          15_000,
+          { intervalMs: 50 },
+        );
+      } finally {
+        await first.kill('SIGKILL');
+      }
+      // The simulator counts a chunk when its stream hands it on: wait until it has seen the killed connection close.
+      let lastServed = -1;
+      const servedAtKill = await waitFor('the killed run\'s download to stop', () => {
+        const served = simulator.stats(fileId).bytesServed;
+        if (served === lastServed) return served;
+        lastServed = served;
+        return undefined;
+      }, 5_000);
+      expect(simulator.stats(fileId)).toMatchObject({ completedDownloads: 0, rangeRequests: 0 });
+      expect(servedAtKill).toBeLessThan(size);
+      expect(await uploadedRecords(recording.uuid)).toHaveLength(0);
+      // The checkpoint seen names the multipart upload, whole parts, and the SHA-256 state there.
+      expect(checkpointAtKill.uploadId).toEqual(expect.any(String));
+      expect(checkpointAtKill.bytesCommitted).toBe(checkpointAtKill.parts.length * partSize);
+      expect(checkpointAtKill.hashState).toEqual(expect.any(String));
+      // What the ledger holds after the kill: still the killed run's upload, at least the checkpoint seen.
+      const afterKill = readLedgerEntry(ledgerPath, fileId);
+      expect(afterKill?.state).toBe('uploading');
+      expect(afterKill?.checkpoint?.uploadId).toBe(checkpointAtKill.uploadId);
+      expect(afterKill?.checkpoint?.bytesCommitted).toBeGreaterThanOrEqual(checkpointAtKill.bytesCommitted);
+
+      // The restart goes at full speed: the rest of the file comes quickly.
+      simulator.setFault(fileId, undefined);
+      const second = await startServe(env);
+      try {
+        const [uploaded] = await waitFor('FileUploaded after the restart', async () => {
+          const records = await uploadedRecords(recording.uuid);
+          return records.length > 0 ? records : undefined;
+        }, 15_000);
+        const stats = simulator.stats(fileId);
+        const resumedFrom = Number(uploaded!.data.resumedFrom);
+        figures('g (S3, SIGKILL at half way)', {
+          size,
+          partsAtKill: checkpointAtKill.parts.length,
+          checkpointAtKill: checkpointAtKill.bytesCommitted,
+          checkpointAfterKill: afterKill?.checkpoint?.bytesCommitted,
+          servedAtKill,
+          bytesServed: stats.bytesServed,
+          servedOverSize: +(stats.bytesServed / size).toFixed(3),
+          rangeRequests: stats.rangeRequests,
+          resumedFrom,
+          resumedFromParts: resumedFrom / partSize,
+          attempts: uploaded!.data.attempts,
+          elapsedMs: Date.now() - started,
+        });
+        expect(stats.bytesServed).toBeLessThanOrEqual(1.3 * size);
+        expect(stats.bytesServed).toBeGreaterThanOrEqual(size);
+        expect(stats.rangeRequests).toBeGreaterThanOrEqual(1);
+        // Never a whole-file (200) download: the second run asked for the rest only.
+        expect(stats.completedDownloads).toBe(0);
+        // Resumed from a checkpointed part boundary, at least where the ledger was seen at the kill.
+        expect(resumedFrom % partSize).toBe(0);
+        expect(resumedFrom).toBeGreaterThanOrEqual(checkpointAtKill.bytesCommitted);
+        expect(resumedFrom).toBeLessThan(size);
+        // The served total is the killed run's bytes plus the rest from the checkpoint.
+        expect(stats.bytesServed).toBe(servedAtKill + (size - resumedFrom));
+        expect(uploaded!.summary).toContain(`(resumed at byte ${resumedFrom})`);
+        expect(uploaded!.data.size).toBe(size);
+        expect(String(uploaded!.data.uri)).toMatch(/^s3:\/\//);
+        const expected = await simulator.expectedSha256(fileId);
+        expect(uploaded!.data.sha256).toBe(expected);
+        // The object as s3rver holds it, read back.
+        const object = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: String(uploaded!.data.key) }));
+        const hash = createHash('sha256');
+        let objectBytes = 0;
+        for await (const chunk of object.Body as AsyncIterable<Buffer>) {
+          hash.update(chunk);
+          objectBytes += chunk.length;
+        }
+        expect(objectBytes).toBe(size);
+        expect(hash.digest('hex')).toBe(expected);
+        await new Promise((resolve) => setTimeout(resolve, 1500)); // room for a duplicate, should one be coming
+        expect(await uploadedRecords(recording.uuid)).toHaveLength(1);
+        expect(readLedgerEntry(ledgerPath, fileId)).toEqual({ state: 'uploaded' });
+      } finally {
+        await second.kill('SIGTERM');
+      }
+    } finally {
+      await s3.stop();
+    }
+  }, 30_000);
 });
 
 /** One in-process runtime per describe, its own simulator. */
@@ -311,6 +445,9 @@ describe('resumable transfers: resets and servers without ranges', () => {
     expect(stats.bytesServed).toBe(cutAt + size); // ≈ 1.5 × size
     expect(uploaded!.data.attempts).toBe(2);
     expect(uploaded!.data.resumedFrom).toBeUndefined();
+    // Recorded: the last attempt had a checkpoint, and Zoom answered its ranged request with the whole file.
+    expect(uploaded!.data.rangeRefused).toBe(true);
+    expect(uploaded!.summary).toContain('started over from byte 0');
     expect(uploaded!.summary).not.toContain('resumed');
     expect(await env.archivedSha(String(uploaded!.data.key))).toBe(await env.simulator.expectedSha256(fileId));
     expect(uploaded!.data.sha256).toBe(await env.simulator.expectedSha256(fileId));
@@ -358,7 +495,7 @@ describe('resumable transfers: an attempt that makes no progress still counts', 
   });
 });
 
-describe('resumable transfers: the S3 archive is unchanged (no resume yet)', () => {
+describe('resumable transfers: the S3 archive resumes from its last uploaded part', () => {
   let s3: S3rverHandle | undefined;
   let env: SimulatedRuntime | undefined;
   beforeAll(async () => {
@@ -372,6 +509,8 @@ describe('resumable transfers: the S3 archive is unchanged (no resume yet)', () 
         AWS_ACCESS_KEY_ID: 'S3RVER',
         AWS_SECRET_ACCESS_KEY: 'S3RVER',
         ARCHIVE_CHECKPOINT_MB: '1',
+        // S3 resumes only files of at least ARCHIVE_S3_RESUMABLE_MIN_MB (default 1 GiB): every file here.
+        ARCHIVE_S3_RESUMABLE_MIN_MB: '0',
         AUTO_RETRY_MAX_ATTEMPTS: '0',
       },
     });
@@ -381,15 +520,17 @@ describe('resumable transfers: the S3 archive is unchanged (no resume yet)', () 
     await s3?.stop();
   });
 
-  it('a reset mid-way still completes byte-identical, from byte 0: no Range request', async () => {
+  it('a reset mid-way resumes from the last part S3 holds: byte-identical, the rest downloaded once', async () => {
     const e = env!;
     expect(e.runtime.store.kind).toBe('s3');
-    expect(e.runtime.store.resumable).toBeUndefined();
+    expect(e.runtime.store.resumable?.resumeHash).toBe('saved-state');
+    const partSize = e.runtime.store.resumable!.checkpointBytes;
     const size = 12 * MiB + 9;
     const recording = await e.simulator.addRecording({ topic: '[RES106] S3 reset', files: [mp4(size)] });
     const fileId = recording.files[0]!.fileId;
     const cutAt = Math.floor(size * 0.6);
-    e.simulator.setFault(fileId, { resetAfterBytes: cutAt, times: 1 });
+    // Dripped, so that the first part is long uploaded when the connection breaks.
+    e.simulator.setFault(fileId, { resetAfterBytes: cutAt, bytesPerSecond: 8 * MiB, times: 1 });
 
     expect((await e.simulator.deliverWebhook(e.webhookUrl, recording.payload)).status).toBe(200);
     const records = await waitFor('the file\'s outcome', async () => {
@@ -406,12 +547,16 @@ describe('resumable transfers: the S3 archive is unchanged (no resume yet)', () 
       servedOverSize: +(stats.bytesServed / size).toFixed(3),
       rangeRequests: stats.rangeRequests,
       attempts: uploaded!.data.attempts,
+      resumedFrom: uploaded!.data.resumedFrom,
     });
-    expect(stats.rangeRequests).toBe(0);
-    expect(stats.completedDownloads).toBe(1);
-    expect(stats.bytesServed).toBe(cutAt + size);
+    // The cut came after the first part was uploaded: the second attempt asked for the rest from there.
+    const resumedFrom = Math.floor(cutAt / partSize) * partSize;
+    expect(resumedFrom).toBeGreaterThan(0);
+    expect(stats.rangeRequests).toBe(1);
+    expect(uploaded!.data.resumedFrom).toBe(resumedFrom);
+    expect(stats.bytesServed).toBe(cutAt + (size - resumedFrom));
+    expect(stats.bytesServed / size).toBeLessThanOrEqual(1.3);
     expect(uploaded!.data.attempts).toBe(2);
-    expect(uploaded!.data.resumedFrom).toBeUndefined();
     expect(String(uploaded!.data.uri)).toMatch(/^s3:\/\//);
     expect(await e.archivedSha(String(uploaded!.data.key))).toBe(await e.simulator.expectedSha256(fileId));
     expect(uploaded!.data.sha256).toBe(await e.simulator.expectedSha256(fileId));

@@ -1,0 +1,109 @@
+/**
+ * The checksum of a resumed transfer covers the whole file: either the committed bytes
+ * are read back (folder store, node:crypto) or the SHA-256 state saved with the
+ * checkpoint is loaded (S3, hash-wasm). Both are checked here against node:crypto's
+ * digest of the whole file, with chunk boundaries that never line up with checkpoints.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
+import { ResumableSha256 } from '../../shared/crypto/resumable-sha256';
+import { MediaVerifier } from '../../services/uploader/media-verifier';
+import { SizeMismatchError } from '../../shared/ports/zoom-client';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+/** MP4-like bytes: a box header first, so the verifier's sniffing accepts them. */
+const media = (size: number) => Buffer.concat([Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]), randomBytes(Math.max(0, size - 8))]).subarray(0, size);
+
+function chunks(data: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < data.length; at += size) out.push(data.subarray(at, at + size));
+  return out;
+}
+
+const drain = () => new Writable({ write: (_chunk, _encoding, callback) => callback() });
+
+async function run(verifier: MediaVerifier, body: Buffer, chunkSize: number): Promise<void> {
+  await pipeline(Readable.from(chunks(body, chunkSize)), verifier, drain());
+}
+
+describe('ResumableSha256', () => {
+  it('a state saved in one instance and loaded in another gives the digest of the whole input', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const first = await ResumableSha256.create();
+    first.update(data.subarray(0, 1_234_567));
+    const state = first.save();
+    const second = await ResumableSha256.create(state);
+    second.update(data.subarray(1_234_567));
+    expect(second.digest()).toBe(sha256(data));
+  });
+
+  it('refuses a state that is not one (not base64, or not a SHA-256 state)', async () => {
+    await expect(ResumableSha256.create('not base64!')).rejects.toThrow('not a saved SHA-256 state');
+    await expect(ResumableSha256.create(Buffer.from('hello').toString('base64'))).rejects.toThrow('not a saved SHA-256 state');
+  });
+});
+
+describe('MediaVerifier resuming', () => {
+  it('read back: the absorbed prefix and the rest hash to the whole file, and the size check counts both', async () => {
+    const file = media(2 * 1024 * 1024 + 5);
+    const at = 777_777;
+    const verifier = new MediaVerifier({ expectedSize: file.length, resumeAt: at });
+    await verifier.absorbPrefix(Readable.from(chunks(file.subarray(0, at), 65_536)));
+    await run(verifier, file.subarray(at), 100_003);
+    expect(verifier.result()).toEqual({ bytes: file.length, sha256: sha256(file) });
+  });
+
+  it('read back: a prefix shorter or longer than the checkpoint is refused; a body before the prefix is an error', async () => {
+    const file = media(100_000);
+    const short = new MediaVerifier({ expectedSize: file.length, resumeAt: 50_000 });
+    await expect(short.absorbPrefix(Readable.from([file.subarray(0, 49_999)]))).rejects.toThrow('fewer bytes');
+    const long = new MediaVerifier({ expectedSize: file.length, resumeAt: 50_000 });
+    await expect(long.absorbPrefix(Readable.from([file.subarray(0, 50_001)]))).rejects.toThrow('more bytes');
+    const early = new MediaVerifier({ expectedSize: file.length, resumeAt: 50_000 });
+    await expect(run(early, file.subarray(50_000), 10_000)).rejects.toThrow('before the resumed prefix was absorbed');
+  });
+
+  it('read back: a rest longer than the file is still a size mismatch', async () => {
+    const file = media(100_000);
+    const verifier = new MediaVerifier({ expectedSize: file.length, resumeAt: 40_000 });
+    await verifier.absorbPrefix(Readable.from([file.subarray(0, 40_000)]));
+    await expect(run(verifier, Buffer.concat([file.subarray(40_000), Buffer.alloc(1)]), 7_000)).rejects.toBeInstanceOf(SizeMismatchError);
+  });
+
+  it('saved state: the state at each multiple of stateEvery, loaded by a new verifier, gives the whole digest', async () => {
+    const every = 64 * 1024;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: every - 1 }), fc.integer({ min: 1_000, max: 200_000 }), async (cut, tail, chunk) => {
+        const file = media(cut * every + tail + every);
+        const first = new MediaVerifier({ expectedSize: file.length, resumableHash: await ResumableSha256.create(), stateEvery: every });
+        // The first run sees the whole file (as an interrupted run saw its part and more); its state at the cut is kept.
+        await run(first, file, chunk);
+        expect(first.result().sha256).toBe(sha256(file));
+        const state = first.stateAt(cut * every);
+        expect(state).toBeDefined();
+        const second = new MediaVerifier({ expectedSize: file.length, resumeAt: cut * every, resumableHash: await ResumableSha256.create(state), stateEvery: every });
+        await run(second, file.subarray(cut * every), chunk);
+        expect(second.result()).toEqual({ bytes: file.length, sha256: sha256(file) });
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('saved state: offsets that are not checkpoints have no state, and states are dropped once taken', async () => {
+    const every = 10_000;
+    const verifier = new MediaVerifier({ resumableHash: await ResumableSha256.create(), stateEvery: every });
+    await run(verifier, media(35_000), 3_333);
+    expect(verifier.stateAt(15_000)).toBeUndefined();
+    expect(verifier.stateAt(20_000)).toBeDefined();
+    expect(verifier.stateAt(10_000)).toBeUndefined(); // dropped with 20,000's
+    expect(verifier.stateAt(30_000)).toBeDefined();
+    expect(() => new MediaVerifier({ resumeAt: 15_000, resumableHash: undefined })).not.toThrow();
+  });
+
+  it('saved state: a resume that does not start on a checkpoint is refused', async () => {
+    const hash = await ResumableSha256.create();
+    expect(() => new MediaVerifier({ resumeAt: 15_000, resumableHash: hash, stateEvery: 10_000 })).toThrow('multiple of stateEvery');
+  });
+});
