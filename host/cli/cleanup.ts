@@ -109,7 +109,6 @@ export async function cleanupCommand(args: CleanupArgs, io: CleanupIo): Promise<
     const failed = ran?.some((result) => result.outcome === 'postponed' || result.outcome === 'failed') ?? false;
     return { exitCode: failed ? 1 : 0, listing };
   } finally {
-    local.close();
     schedule.close();
     ledger.close();
     bus?.close();

@@ -102,7 +102,6 @@ async function main(): Promise<void> {
         await reconciling;
         await cleaning;
         reconciler?.close();
-        cleanup?.close();
         await stopped;
         send({ type: 'stopped' });
         port!.close();

@@ -135,9 +135,11 @@ export function countOutcomes(results: readonly CleanupResult[]): Partial<Record
 /** One recording, if it is due: claim, check, trash (or record why not). */
 export async function cleanUpRecording(recordingId: string, deps: RunDeps, signal?: AbortSignal): Promise<CleanupResult> {
   const mode = deps.rules.cleanup.trashInZoom;
+  // Off: not even claimed (a claim would hold the entry for a lease with nothing to do).
+  if (mode === 'off') return { recordingId, course: '', outcome: 'skipped' };
   const owner = deps.owner ?? `cleanup:${randomUUID()}`;
   const claimed = await deps.schedule.claim(recordingId, owner, CLEANUP_LEASE_MS, deps.now().getTime(), { includeWouldTrash: mode === 'on' });
-  if (!claimed || mode === 'off') return { recordingId, course: claimed?.course ?? '', outcome: 'skipped' };
+  if (!claimed) return { recordingId, course: '', outcome: 'skipped' };
   const log = { recordingId, course: claimed.course, mode };
   try {
     const verdict = await judgeRecording(recordingId, deps, signal);

@@ -82,18 +82,19 @@ export async function judgeObject(object: ZoomRecordingObject, deps: Omit<Verdic
   const parts = normalizeListedRecording(object, { trigger: 'sweep', causationId: `cleanup:${object.uuid}`, receivedAt: deps.now() });
   const facts: RecordingFacts = { recordingId: object.uuid, meetingId: String(object.id), topic: object.topic, startTime: object.start_time };
   const decisions = parts.map((part) => decideRecording(part, deps.rules));
-  const course = decisions.find((decision) => decision.match)?.match?.course;
-  const withCourse = { ...facts, course };
+  const withCourse = { ...facts, course: decisions.find((decision) => decision.match)?.match?.course };
 
-  const accepted = decisions.flatMap((decision) => (decision.outcome === 'accepted' ? decision.files : []));
+  const acceptedParts = decisions.flatMap((decision) => (decision.outcome === 'accepted' ? [decision] : []));
+  const accepted = acceptedParts.flatMap((decision) => decision.files);
   const pending = decisions.flatMap((decision) => decision.selection?.pending ?? []);
-  if (accepted.length === 0) {
+  if (acceptedParts.length === 0) {
     if (pending.length > 0) return { kind: 'hold', facts: withCourse, reason: `${describeFiles(pending.map((f) => f.fileId))} still processing at Zoom` };
     const rejection = decisions.find((decision) => decision.outcome === 'rejected');
     const why = rejection?.outcome === 'rejected' ? `${rejection.reason}: ${rejection.explanation}` : 'no file is selected';
     return { kind: 'never', facts: withCourse, reason: `rejected by the course rules (${why}); a rejected recording is never trashed` };
   }
-  if (course === undefined) return { kind: 'never', facts: withCourse, reason: 'no course matched' };
+  // An accepted part always has its course match.
+  const course = acceptedParts[0]!.match.course;
   if (deps.rules.cleanup.exceptCourses.has(course)) {
     return { kind: 'never', facts: withCourse, reason: `course ${course} is in cleanup.exceptCourses: its recordings stay in Zoom` };
   }
