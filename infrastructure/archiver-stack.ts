@@ -10,6 +10,7 @@ import { DELIVERY_TTL_ATTRIBUTE } from '../shared/adapters/delivery-guard-dynamo
 import { LEDGER_KEYS, ledgerTableDefinition } from '../shared/adapters/ledger-dynamodb';
 import { CONSUMER_RULES } from '../shared/events/rules';
 import { resolveCourseRules, type CourseRulesInput } from './course-rules';
+import { HASH_WORKER_FILES } from './constructs/archiver-function';
 import { ArchiverAlarms } from './constructs/alarms';
 import { ArchiveBucket } from './constructs/archive-bucket';
 import { Consumer } from './constructs/consumer';
@@ -104,6 +105,7 @@ export class ArchiverStack extends Stack {
       alarms,
       function: {
         entry: 'services/uploader/handler.ts',
+        bundleFiles: HASH_WORKER_FILES,
         serviceName: 'uploader',
         description: 'FileUploadRequested -> stream one recording file from Zoom into the archive',
         memorySize: UPLOADER.memorySize,

@@ -18,7 +18,8 @@
  * - plain: without `progress`, the store's put (lib-storage's Upload; the verifier
  *   hashes with node:crypto);
  * - resumable: with `progress`, `store.resumable.putResumable` (our multipart driver,
- *   shared/adapters/archive-s3-multipart.ts), the verifier hashing with hash-wasm
+ *   shared/adapters/archive-s3-multipart.ts; parts unsigned over loopback), the verifier
+ *   hashing with hash-wasm on a worker thread (shared/crypto/sha256-worker.ts)
  *   (shared/crypto/resumable-sha256.ts) and saving its state at each part boundary;
  *   one checkpoint per part but the last (the upload id, the parts' ETags and the hash
  *   state) recorded in a SQLite ledger.
@@ -367,7 +368,7 @@ export async function run(ctx: BenchContext): Promise<string> {
     `transferOnce into S3ArchiveStore on s3rver (127.0.0.1, its own process; client with requestChecksumCalculation / responseChecksumValidation 'WHEN_REQUIRED'), simulator (own process) → this process, ` +
       `${s3Rounds} rounds, each running the four transfers below interleaved (order reversed every other round; two warm-up transfers of each not counted): ` +
       "plain = no `progress`: the store's `put` (lib-storage `Upload`), the verifier hashing with node:crypto; " +
-      'resumable = with `progress`: `store.resumable.putResumable` (our multipart driver), the verifier hashing with hash-wasm and saving its state at each part boundary, ' +
+      'resumable = with `progress`: `store.resumable.putResumable` (our multipart driver), parts sent with UNSIGNED-PAYLOAD (loopback), the verifier hashing with hash-wasm on a worker thread and saving its state at each part boundary, ' +
       'a checkpoint per part but the last (upload id, parts, hash state) written to a SQLite ledger. ' +
       'Part size × queue size: 5 MiB × 2 (single-machine defaults) and 8 MiB × 4 (the Lambda\'s). Each stored object was read back and hashed, then deleted. ' +
       'CPU = user + system seconds of this process (all threads) per GiB; s3rver\'s and the simulator\'s are not counted.' +
@@ -380,7 +381,7 @@ export async function run(ctx: BenchContext): Promise<string> {
       S3_CONFIGS.flatMap((config) =>
         (['plain', 'resumable'] as Variant[]).map((variant) => [
           config.label,
-          variant === 'plain' ? 'plain (`put`, lib-storage, node:crypto)' : 'resumable (`putResumable`, hash-wasm)',
+          variant === 'plain' ? 'plain (`put`, lib-storage, node:crypto)' : 'resumable (`putResumable`, hash-wasm on a worker)',
           String(of(config.id, variant).length),
           medianAndRange(of(config.id, variant).map(mbPerSec)),
           medianAndRange(of(config.id, variant).map(cpuPerGiB), 2),

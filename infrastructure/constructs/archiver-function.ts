@@ -45,13 +45,22 @@ export interface ArchiverFunctionProps extends Omit<NodejsFunctionProps, 'entry'
   /** Entry file, relative to the repository root, e.g. services/webhook/handler.ts. */
   entry: string;
   serviceName: string;
+  /**
+   * Files, relative to the repository root, copied beside the bundle (index.js): what
+   * the code loads by path at run time rather than by import, e.g. the uploader's
+   * SHA-256 worker program (shared/crypto/sha256-worker.ts).
+   */
+  bundleFiles?: readonly string[];
 }
+
+/** hash-wasm's SHA-256 build, which the uploader's hash worker loads beside its bundle. */
+export const HASH_WORKER_FILES = ['node_modules/hash-wasm/dist/sha256.umd.min.js'] as const;
 
 export class ArchiverFunction extends NodejsFunction {
   /** The function's own role (never shared), so a grant to it reaches this function only. */
   readonly serviceRole: Role;
 
-  constructor(scope: Construct, id: string, props: ArchiverFunctionProps) {
+  constructor(scope: Construct, id: string, { bundleFiles = [], ...props }: ArchiverFunctionProps) {
     const logGroup = new LogGroup(scope, `${id}Logs`, {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -85,6 +94,14 @@ export class ArchiverFunction extends NodejsFunction {
         format: OutputFormat.CJS,
         externalModules: [...SDK_EXTERNAL_MODULES],
         forceDockerBundling: false,
+        ...(bundleFiles.length > 0 && {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (inputDir: string, outputDir: string) =>
+              bundleFiles.map((file) => `cp "${join(inputDir, file)}" "${outputDir}/"`),
+          },
+        }),
         ...props.bundling,
       },
     });

@@ -7,7 +7,6 @@
  * checksum and the count still cover the whole file while only the rest is downloaded.
  */
 import { createHash } from 'node:crypto';
-import type { ResumableSha256 } from '../../shared/crypto/resumable-sha256';
 import { Transform, type TransformCallback } from 'node:stream';
 import { NotMediaError, SizeMismatchError, type ContentKind } from '../../shared/ports/zoom-client';
 
@@ -30,14 +29,34 @@ export interface MediaVerifierOptions {
    * `stateEvery` bytes of the file (stateAt): for a store whose committed bytes cannot
    * be read back (S3), the checkpoint carries the state instead. Slower: only then.
    */
-  resumableHash?: ResumableSha256;
+  resumableHash?: SaveableHash;
   stateEvery?: number;
+  /**
+   * With a hash that works behind (OffThreadSha256, on a worker thread): the most bytes
+   * it may be behind before the stream waits for it (default 16 MiB), which bounds the
+   * memory its queue holds.
+   */
+  hashLagBytes?: number;
 }
+
+/** A SHA-256 whose state can be saved: ResumableSha256 (here), or OffThreadSha256 (on a worker thread). */
+export interface SaveableHash {
+  update(data: Uint8Array): unknown;
+  save(): string | Promise<string>;
+  digest(): string | Promise<string>;
+  /** Resolves once at most `limit` bytes given wait to be hashed (a hash that works behind). */
+  drained?(limit: number): Promise<void>;
+  readonly lag?: number;
+  /** Frees what the hash holds (a worker) when the stream is destroyed before its end. */
+  close?(): void;
+}
+
+const DEFAULT_HASH_LAG_BYTES = 16 * 1024 * 1024;
 
 /** What the verifier needs of a hash. */
 interface RunningHash {
   update(data: Uint8Array): unknown;
-  digest(): string;
+  digest(): string | Promise<string>;
 }
 
 export interface VerifiedContent {
@@ -55,12 +74,13 @@ export class MediaVerifier extends Transform {
   private readonly expectedSize?: number;
   private readonly expect: ContentKind;
   private readonly hash: RunningHash;
-  private readonly saveable?: ResumableSha256;
+  private readonly saveable?: SaveableHash;
   private readonly stateEvery: number;
+  private readonly hashLagBytes: number;
   /** Bytes of the file hashed so far (prefix included). */
   private hashed = 0;
   /** Saved states by file offset (multiples of stateEvery), until taken by stateAt. */
-  private readonly states = new Map<number, string>();
+  private readonly states = new Map<number, string | Promise<string>>();
   private bytes = 0;
   private head: Buffer[] | undefined = [];
   private headBytes = 0;
@@ -78,6 +98,7 @@ export class MediaVerifier extends Transform {
     this.resumeAt = options.resumeAt ?? 0;
     this.saveable = options.resumableHash;
     this.stateEvery = options.stateEvery ?? 0;
+    this.hashLagBytes = options.hashLagBytes ?? DEFAULT_HASH_LAG_BYTES;
     if (this.saveable && (!Number.isSafeInteger(this.stateEvery) || this.stateEvery <= 0)) throw new RangeError('stateEvery must be a positive whole number of bytes');
     if (this.saveable && this.resumeAt % this.stateEvery !== 0) throw new RangeError('a resume with a saved hash state starts on a multiple of stateEvery');
     const node = createHash('sha256');
@@ -130,6 +151,15 @@ export class MediaVerifier extends Transform {
     }
     this.hashChunk(chunk);
     if (this.head === undefined) {
+      const saveable = this.saveable;
+      if (saveable?.drained && (saveable.lag ?? 0) > this.hashLagBytes) {
+        // The hash works behind and is too far behind: wait for it (bounded memory).
+        saveable.drained(this.hashLagBytes).then(
+          () => callback(null, chunk),
+          (error: Error) => callback(error),
+        );
+        return;
+      }
       callback(null, chunk);
       return;
     }
@@ -161,16 +191,37 @@ export class MediaVerifier extends Transform {
       callback(new SizeMismatchError(this.expectedSize, this.bytes, false));
       return;
     }
-    this.digest = this.hash.digest();
-    callback();
+    const digest = this.hash.digest();
+    if (typeof digest === 'string') {
+      this.digest = digest;
+      callback();
+      return;
+    }
+    digest.then(
+      (hex) => {
+        this.digest = hex;
+        callback();
+      },
+      (error: Error) => callback(error),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // Cut off before its end: nothing more is hashed. The states already asked for are
+    // still answered (the checkpoints of parts that complete meanwhile), then the hash is freed.
+    const saveable = this.saveable;
+    if (this.digest === undefined && saveable?.close) {
+      void Promise.allSettled([...this.states.values()]).then(() => saveable.close!());
+    }
+    callback(error);
   }
 
   /**
    * The hash state after exactly `offset` bytes of the file (a multiple of stateEvery
    * already passed), as base64; states before it are dropped. Undefined without a
-   * saveable hash, or for an offset not saved.
+   * saveable hash, or for an offset not saved. Waits for a hash that works behind.
    */
-  stateAt(offset: number): string | undefined {
+  async stateAt(offset: number): Promise<string | undefined> {
     const state = this.states.get(offset);
     for (const saved of this.states.keys()) if (saved <= offset) this.states.delete(saved);
     return state;
@@ -189,7 +240,12 @@ export class MediaVerifier extends Transform {
       this.saveable.update(chunk.subarray(at, at + take));
       this.hashed += take;
       at += take;
-      if (this.hashed % this.stateEvery === 0) this.states.set(this.hashed, this.saveable.save());
+      if (this.hashed % this.stateEvery === 0) {
+        const state = this.saveable.save();
+        // Taken by stateAt, or never: a refusal must not go unhandled.
+        if (typeof state !== 'string') state.catch(() => undefined);
+        this.states.set(this.hashed, state);
+      }
     }
   }
 

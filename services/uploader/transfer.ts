@@ -14,7 +14,8 @@
  * the result says so (`rangeRefused`). A store whose committed bytes cannot be read
  * back (S3: resumeHash 'saved-state') gets the hash state with each checkpoint
  * instead, from a saveable SHA-256 (shared/crypto/resumable-sha256.ts), which is
- * slower than node:crypto and so used only there.
+ * slower than node:crypto and so used only there, and on a worker thread
+ * (shared/crypto/sha256-worker.ts) so that the bytes move at the plain put's pace.
  */
 import { pipeline } from 'node:stream';
 import type { FileUploadRequested } from '../../shared/events';
@@ -22,6 +23,7 @@ import type { ArchivePutResult, ArchiveStore, ResumePoint } from '../../shared/p
 import type { TransferCheckpoint } from '../../shared/ports/upload-ledger';
 import { DownloadHttpError, type DownloadResponse, type ZoomDownloader } from '../../shared/ports/zoom-client';
 import { ResumableSha256 } from '../../shared/crypto/resumable-sha256';
+import { OffThreadSha256 } from '../../shared/crypto/sha256-worker';
 import { contentKindOf } from '../../shared/content-kind';
 import { MediaVerifier } from './media-verifier';
 
@@ -77,14 +79,21 @@ export async function transferOnce(
   // A checkpoint at (or past) the end leaves nothing to ask for: a Range there is unsatisfiable.
   let point: ResumePoint = file.fileSize !== undefined && prepared.offset >= file.fileSize ? { offset: 0, reason: 'the checkpoint is at the end of the file' } : prepared;
   // The store cannot give the committed bytes back (S3): the checksum continues from the state saved with the checkpoint.
-  let hash: ResumableSha256 | undefined;
-  if (savedState) {
-    const state = point.offset > 0 ? progress!.checkpoint?.hashState : undefined;
-    if (point.offset > 0 && state === undefined) point = { offset: 0, reason: 'the checkpoint has no saved hash state' };
-    hash = await ResumableSha256.create(point.offset > 0 ? state : undefined).catch(async (error: unknown) => {
-      point = { offset: 0, reason: `the checkpoint's hash state cannot be loaded (${(error as Error).message})` };
-      return ResumableSha256.create();
-    });
+  let state: string | undefined;
+  if (savedState && point.offset > 0) {
+    state = progress!.checkpoint?.hashState;
+    if (state === undefined) point = { offset: 0, reason: 'the checkpoint has no saved hash state' };
+    // Loaded here first (on this thread, no bytes) so that a bad state starts over with its reason.
+    else {
+      const problem = await ResumableSha256.create(state).then(
+        () => undefined,
+        (error: unknown) => (error as Error).message,
+      );
+      if (problem !== undefined) {
+        point = { offset: 0, reason: `the checkpoint's hash state cannot be loaded (${problem})` };
+        state = undefined;
+      }
+    }
   }
   const options = { token, signal, expectedSize: file.fileSize, expect };
   let response: DownloadResponse;
@@ -96,8 +105,15 @@ export async function transferOnce(
     response = await deps.downloader.open(file.downloadUrl, options);
   }
   const resumedFrom = response.offset;
-  // Zoom answered the ranged request with the whole file: the hash starts over too.
-  if (savedState && resumedFrom === 0 && point.offset > 0) hash = await ResumableSha256.create();
+  // Hashed on a worker thread (its cost off this event loop); from the checkpoint's state,
+  // unless Zoom answered the ranged request with the whole file: then from the start.
+  let hash: OffThreadSha256 | undefined;
+  try {
+    if (savedState) hash = new OffThreadSha256(resumedFrom > 0 ? state : undefined);
+  } catch (error) {
+    response.body.destroy();
+    throw error;
+  }
   const verifier = new MediaVerifier({
     expectedSize: file.fileSize,
     expect,
@@ -124,7 +140,7 @@ export async function transferOnce(
     signal,
   };
   const stored = resumable
-    ? await resumable.putResumable({ ...input, resumeFrom: resumedFrom > 0 ? progress!.checkpoint : undefined, onCheckpoint: (checkpoint) => progress!.onCheckpoint(savedState ? { ...checkpoint, hashState: verifier.stateAt(checkpoint.bytesCommitted) } : checkpoint) })
+    ? await resumable.putResumable({ ...input, sha256: async () => verifier.result().sha256, resumeFrom: resumedFrom > 0 ? progress!.checkpoint : undefined, onCheckpoint: async (checkpoint) => progress!.onCheckpoint(savedState ? { ...checkpoint, hashState: await verifier.stateAt(checkpoint.bytesCommitted) } : checkpoint) })
     : await deps.store.put(input);
   const verified = verifier.result();
   return {

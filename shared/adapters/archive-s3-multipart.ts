@@ -175,6 +175,7 @@ export class S3MultipartDriver implements ResumableArchive {
   private readonly target: S3Target;
   private readonly serverSideEncryption: S3MultipartDriverOptions['serverSideEncryption'];
   private readonly kmsKeyId: string | undefined;
+  private unsignedPayload: Promise<boolean> | undefined;
 
   constructor(options: S3MultipartDriverOptions) {
     const { partSizeBytes, queueSize } = options;
@@ -251,7 +252,8 @@ export class S3MultipartDriver implements ResumableArchive {
       const prefix = resume?.bytes ?? 0;
       // The declared length is the whole object's; after a resume the body supplies the rest.
       const bodyLength = input.contentLength === undefined ? undefined : input.contentLength - prefix;
-      metered = meterPutBody(prefix === 0 ? input : { ...input, contentLength: bodyLength }, { hash: true });
+      // The caller's digest, where it has one, saves hashing every byte a second time here.
+      metered = meterPutBody(prefix === 0 ? input : { ...input, contentLength: bodyLength }, { hash: input.sha256 === undefined });
     } catch (error) {
       input.body.destroy();
       throw error;
@@ -259,7 +261,7 @@ export class S3MultipartDriver implements ResumableArchive {
     const { chunks, meter, release } = metered;
     const prefix = resume?.bytes ?? 0;
     const state: PutState = { uploadId: resume?.uploadId, offered: false };
-    const expected = () => expectedBytes(resume, meter);
+    const expected = () => expectedBytes(resume, meter, input.sha256);
     try {
       const before = await probeObject(this.target, key, signal);
       if (typeof before === 'object') {
@@ -384,6 +386,7 @@ export class S3MultipartDriver implements ResumableArchive {
   }): Promise<CompletedPart[]> {
     const { key, input, partSize, resume, state, checksums } = run;
     const { signal, onCheckpoint } = input;
+    const unsigned = await this.signsNoPayload();
     const firstPart = (resume?.parts.length ?? 0) + 1;
     const checkpointParts: CheckpointPart[] = resume ? resume.parts.map((part) => ({ ...part })) : [];
     let bytesCommitted = resume?.bytes ?? 0;
@@ -454,18 +457,25 @@ export class S3MultipartDriver implements ResumableArchive {
       if (last) lastPart = partNumber;
       const sent = (async () => {
         try {
-          const out = await this.target.client.send(
-            new UploadPartCommand({
-              Bucket: this.target.bucket,
-              Key: key,
-              UploadId: uploadId,
-              PartNumber: partNumber,
-              Body: data,
-              ContentLength: data.length,
-              ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
-            }),
-            { abortSignal: signal },
-          );
+          const command = new UploadPartCommand({
+            Bucket: this.target.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: data,
+            ContentLength: data.length,
+            ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
+          });
+          if (unsigned) {
+            command.middlewareStack.add(
+              (next) => (args) => {
+                markUnsignedPayload(args.request);
+                return next(args);
+              },
+              UNSIGNED_PAYLOAD_STEP,
+            );
+          }
+          const out = await this.target.client.send(command, { abortSignal: signal });
           if (!out.ETag) throw new Error(`part ${partNumber} is missing its ETag in the UploadPart answer`);
           const part: CheckpointPart = { partNumber, etag: out.ETag, size: data.length };
           completed.set(partNumber, { part, completed: { PartNumber: partNumber, ETag: out.ETag, ...checksumsOf(out) } });
@@ -568,6 +578,25 @@ export class S3MultipartDriver implements ResumableArchive {
     throw new Error(`ListParts answered more than ${MAX_LIST_PAGES} pages`);
   }
 
+  /**
+   * Whether parts go with `x-amz-content-sha256: UNSIGNED-PAYLOAD` instead of the SHA-256
+   * of every part that SigV4 would otherwise sign — a third hash of every byte, on the
+   * event loop. Only where the connection itself protects the bytes: TLS (S3's own
+   * endpoints, any https endpoint) or loopback; S3 documents the value for exactly this
+   * (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html).
+   * With the SDK's default checksums each part still carries its CRC32, which S3 checks.
+   */
+  private signsNoPayload(): Promise<boolean> {
+    this.unsignedPayload ??= (async () => {
+      const resolve = (this.target.client.config as { endpoint?: () => Promise<{ protocol?: string; hostname?: string }> }).endpoint;
+      // No endpoint set: S3's own, over https.
+      if (resolve === undefined) return true;
+      const { protocol, hostname } = await resolve();
+      return protocol === 'https:' || protocol === 'https' || isLoopback(hostname);
+    })();
+    return this.unsignedPayload;
+  }
+
   /** Whether the client sends checksums it is not required to (the SDK's default): then the upload needs them for every part. */
   private async usesChecksums(): Promise<boolean> {
     const setting = (this.target.client.config as { requestChecksumCalculation?: () => Promise<string> }).requestChecksumCalculation;
@@ -628,8 +657,16 @@ function partsMismatch(parts: readonly CheckpointPart[], listed: Map<number, Par
   return undefined;
 }
 
-/** What the put knows of its bytes, once the body ended: the whole body's digest, or for a resume the prefix's (by the saved hash state) and the rest's. */
-async function expectedBytes(resume: Resume | undefined, meter: BodyMeter): Promise<ExpectedBytes | undefined> {
+/** What the put knows of its bytes, once the body ended: the caller's digest of the whole object, else the whole body's, or for a resume the prefix's (by the saved hash state) and the rest's. */
+async function expectedBytes(resume: Resume | undefined, meter: BodyMeter, whole?: () => Promise<string>): Promise<ExpectedBytes | undefined> {
+  if (whole !== undefined) {
+    const size = (resume?.bytes ?? 0) + meter.bytes;
+    try {
+      return { size, ranges: [{ end: size, sha256: await whole() }] };
+    } catch {
+      return undefined;
+    }
+  }
   if (meter.sha256 === undefined) return undefined;
   if (resume === undefined) return { size: meter.bytes, ranges: [{ end: meter.bytes, sha256: meter.sha256 }] };
   if (resume.hashState === undefined) return undefined;
@@ -654,6 +691,20 @@ function checksumsOf(source: Partial<CompletedPart> | undefined): Partial<Comple
     ...(ChecksumSHA1 && { ChecksumSHA1 }),
     ...(ChecksumSHA256 && { ChecksumSHA256 }),
   };
+}
+
+const UNSIGNED_PAYLOAD_STEP = { step: 'build', name: 'zoomArchiverUnsignedPayload', override: true } as const;
+
+/** Sets the payload hash header before signing (a build step): the signer then takes it as it is. */
+function markUnsignedPayload(request: unknown): void {
+  const headers = (request as { headers?: Record<string, string> } | undefined)?.headers;
+  if (typeof headers === 'object' && headers !== null) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+}
+
+function isLoopback(hostname: string | undefined): boolean {
+  if (hostname === undefined) return false;
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function isNoSuchUpload(error: unknown): boolean {

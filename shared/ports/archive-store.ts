@@ -72,6 +72,13 @@ export interface ResumablePutInput extends ArchivePutInput {
    * lie after the checkpoint and are not part of it), so recording it costs no speed.
    */
   onCheckpoint(checkpoint: TransferCheckpoint): Promise<boolean>;
+  /**
+   * The whole object's hex SHA-256 (the resumed prefix included), asked only once the
+   * body has ended cleanly: from a caller that hashes the bytes anyway (the uploader's
+   * verifier), so that the store need not hash them a second time to compare a key it
+   * finds taken. Absent: the store hashes the body itself.
+   */
+  sha256?: () => Promise<string>;
 }
 
 /** What a store still holds of an earlier put, for a resume. */

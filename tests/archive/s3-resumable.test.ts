@@ -228,6 +228,11 @@ describe('S3 resumable puts: an uninterrupted put', () => {
     expect(commands[0]).toBe('HeadObjectCommand');
     expect(commands.slice(-2)).toEqual(['HeadObjectCommand', 'CompleteMultipartUploadCommand']);
     expect(commands.filter((c) => c === 'CreateMultipartUploadCommand')).toHaveLength(1);
+    // Parts go unsigned over loopback (no third SHA-256 of every byte); s3rver checked the signature of the rest.
+    const header = (r: SentRequest) => Object.entries(r.headers).find(([name]) => name.toLowerCase() === 'x-amz-content-sha256')?.[1];
+    const parts = requests.filter((r) => r.command === 'UploadPartCommand');
+    expect(parts.map(header)).toEqual(parts.map(() => 'UNSIGNED-PAYLOAD'));
+    expect(requests.filter((r) => r.command !== 'UploadPartCommand').map(header)).not.toContain('UNSIGNED-PAYLOAD');
     const complete = requests.find((r) => r.command === 'CompleteMultipartUploadCommand')!;
     expect(complete.headers['if-none-match']).toBe('*');
     expect(complete.input.MultipartUpload).toEqual({ Parts: [1, 2, 3, 4].map((n) => ({ PartNumber: n, ETag: etags.get(n) })) });
@@ -741,6 +746,31 @@ describe('S3 resumable puts: a taken key', () => {
     expect(result).toEqual({ location: store.describe(key), size });
     expect(commandsSince(from)).toEqual(['HeadObjectCommand', 'GetObjectCommand']);
     expect(seen).toEqual([]);
+  });
+
+  test("with the caller's digest (sha256), the key is compared by it and the body is not hashed again", async () => {
+    const key = freshKey('caller-digest');
+    const size = PART + 3;
+    await store.put({ key, body: generatedBody({ size, seed: 'caller' }), contentLength: size, metadata: {} });
+    const asked: string[] = [];
+    const put = (sha256: string) =>
+      store.resumable.putResumable({
+        key,
+        body: generatedBody({ size, seed: 'caller' }),
+        contentLength: size,
+        metadata: {},
+        onCheckpoint: async () => true,
+        sha256: async () => {
+          asked.push(sha256);
+          return sha256;
+        },
+      });
+
+    // The same bytes, but the caller says otherwise: the caller's digest decides, so the store did not hash them itself.
+    expect(await rejection(put('0'.repeat(64)))).toBeInstanceOf(ArchiveKeyConflictError);
+    expect(await put(generatedSha256(size, 'caller'))).toEqual({ location: store.describe(key), size });
+    expect(asked).toHaveLength(2);
+    expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(size, 'caller'), size });
   });
 
   test('a key already holding other bytes is an ArchiveKeyConflictError; nothing uploaded, the object intact', async () => {

@@ -99,6 +99,15 @@ describe('functions', () => {
     for (const client of SDK_CLIENTS_OF[service]) expect(code).toContain(`"${inlinedVersionOf(client)}"`);
   });
 
+  it("puts hash-wasm's SHA-256 build beside the uploader's bundle, where its hash worker loads it (no node_modules in Lambda)", () => {
+    const bundleOf = (service: Service) => join(s.app.outdir, `asset.${String(functionOf(s, service).fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
+    const copied = join(bundleOf('uploader'), 'sha256.umd.min.js');
+    expect(readFileSync(copied)).toEqual(readFileSync(require.resolve('hash-wasm/dist/sha256.umd.min.js')));
+    expect(readFileSync(join(bundleOf('uploader'), 'index.js'), 'utf8')).toContain('sha256.umd.min.js');
+    // Only where it is used.
+    expect(existsSync(join(bundleOf('webhook'), 'sha256.umd.min.js'))).toBe(false);
+  });
+
   it('gives the uploader the timeout, memory, concurrency and part settings infrastructure/README.md documents', () => {
     const { fn } = functionOf(s, 'uploader');
     const variables = fn.Properties.Environment.Variables as Record<string, string>;
