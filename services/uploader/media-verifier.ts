@@ -80,7 +80,7 @@ export class MediaVerifier extends Transform {
   /** Bytes of the file hashed so far (prefix included). */
   private hashed = 0;
   /** Saved states by file offset (multiples of stateEvery), until taken by stateAt. */
-  private readonly states = new Map<number, string | Promise<string>>();
+  private readonly states = new Map<number, Promise<string>>();
   private bytes = 0;
   private head: Buffer[] | undefined = [];
   private headBytes = 0;
@@ -241,9 +241,9 @@ export class MediaVerifier extends Transform {
       this.hashed += take;
       at += take;
       if (this.hashed % this.stateEvery === 0) {
-        const state = this.saveable.save();
+        const state = Promise.resolve(this.saveable.save());
         // Taken by stateAt, or never: a refusal must not go unhandled.
-        if (typeof state !== 'string') state.catch(() => undefined);
+        state.catch(() => undefined);
         this.states.set(this.hashed, state);
       }
     }

@@ -82,17 +82,10 @@ export async function transferOnce(
   let state: string | undefined;
   if (savedState && point.offset > 0) {
     state = progress!.checkpoint?.hashState;
-    if (state === undefined) point = { offset: 0, reason: 'the checkpoint has no saved hash state' };
-    // Loaded here first (on this thread, no bytes) so that a bad state starts over with its reason.
-    else {
-      const problem = await ResumableSha256.create(state).then(
-        () => undefined,
-        (error: unknown) => (error as Error).message,
-      );
-      if (problem !== undefined) {
-        point = { offset: 0, reason: `the checkpoint's hash state cannot be loaded (${problem})` };
-        state = undefined;
-      }
+    const problem = state === undefined ? 'the checkpoint has no saved hash state' : await hashStateProblem(state);
+    if (problem !== undefined) {
+      point = { offset: 0, reason: problem };
+      state = undefined;
     }
   }
   const options = { token, signal, expectedSize: file.fileSize, expect };
@@ -150,6 +143,16 @@ export async function transferOnce(
     ...(point.offset > 0 && resumedFrom === 0 ? { rangeRefused: true } : {}),
     ...(point.reason && progress?.checkpoint ? { resumeRefused: point.reason } : {}),
   };
+}
+
+/** Why a checkpoint's hash state cannot be continued (undefined: it can): loaded here first, on this thread and without bytes, so that a bad one starts over with its reason. */
+async function hashStateProblem(state: string): Promise<string | undefined> {
+  try {
+    await ResumableSha256.create(state);
+    return undefined;
+  } catch (error) {
+    return `the checkpoint's hash state cannot be loaded (${(error as Error).message})`;
+  }
 }
 
 /**

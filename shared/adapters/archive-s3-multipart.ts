@@ -93,6 +93,7 @@ import type { CheckpointPart, TransferCheckpoint } from '../ports/upload-ledger'
 import { CheckpointRefusedError } from './archive-folder';
 import { meterPutBody, writeCause, writeOrigin, type BodyMeter } from './archive-put-body';
 import { assertArchiveKey } from './archive-rules';
+import { isLoopbackHost } from './zoom-download';
 import {
   KeyTaken,
   MAX_OBJECT_BYTES,
@@ -587,13 +588,8 @@ export class S3MultipartDriver implements ResumableArchive {
    * With the SDK's default checksums each part still carries its CRC32, which S3 checks.
    */
   private signsNoPayload(): Promise<boolean> {
-    this.unsignedPayload ??= (async () => {
-      const resolve = (this.target.client.config as { endpoint?: () => Promise<{ protocol?: string; hostname?: string }> }).endpoint;
-      // No endpoint set: S3's own, over https.
-      if (resolve === undefined) return true;
-      const { protocol, hostname } = await resolve();
-      return protocol === 'https:' || protocol === 'https' || isLoopback(hostname);
-    })();
+    const resolve = (this.target.client.config as { endpoint?: () => Promise<S3Endpoint> }).endpoint;
+    this.unsignedPayload ??= (async () => connectionProtects(await resolve?.()))();
     return this.unsignedPayload;
   }
 
@@ -701,10 +697,17 @@ function markUnsignedPayload(request: unknown): void {
   if (typeof headers === 'object' && headers !== null) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
 }
 
-function isLoopback(hostname: string | undefined): boolean {
-  if (hostname === undefined) return false;
-  const host = hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** The endpoint a client was given (its config's `endpoint()`), as far as it matters here. */
+export interface S3Endpoint {
+  protocol?: string;
+  hostname?: string;
+}
+
+/** Whether the connection to `endpoint` protects the bytes on its own: https, or loopback; none set is S3's own, over https. */
+export function connectionProtects(endpoint: S3Endpoint | undefined): boolean {
+  if (endpoint === undefined) return true;
+  const { protocol, hostname } = endpoint;
+  return protocol === 'https:' || protocol === 'https' || (hostname !== undefined && isLoopbackHost(hostname));
 }
 
 function isNoSuchUpload(error: unknown): boolean {

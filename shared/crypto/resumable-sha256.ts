@@ -21,8 +21,7 @@ export class ResumableSha256 {
     const hasher = await createSHA256();
     hasher.init();
     if (state !== undefined) {
-      const bytes = Buffer.from(state, 'base64');
-      if (bytes.length === 0 || bytes.toString('base64') !== state) throw new Error('not a saved SHA-256 state (base64)');
+      const bytes = savedStateBytes(state);
       try {
         hasher.load(new Uint8Array(bytes));
       } catch (error) {
@@ -46,4 +45,11 @@ export class ResumableSha256 {
   digest(): string {
     return this.hasher.digest('hex');
   }
+}
+
+/** The bytes of a saved state (base64 text); throws for text that is not base64 or is empty. */
+export function savedStateBytes(state: string): Buffer {
+  const bytes = Buffer.from(state, 'base64');
+  if (bytes.length === 0 || bytes.toString('base64') !== state) throw new Error('not a saved SHA-256 state (base64)');
+  return bytes;
 }

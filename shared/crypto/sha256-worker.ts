@@ -19,6 +19,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { savedStateBytes } from './resumable-sha256';
 
 const BATCH_BYTES = 1024 * 1024;
 const HASH_WASM_FILE = 'sha256.umd.min.js';
@@ -84,10 +85,7 @@ export class OffThreadSha256 {
 
   /** A fresh hash, or one continuing from `state` (as ResumableSha256.save() or `save()` gave it). */
   constructor(state?: string) {
-    if (state !== undefined) {
-      const bytes = Buffer.from(state, 'base64');
-      if (bytes.length === 0 || bytes.toString('base64') !== state) throw new Error('not a saved SHA-256 state (base64)');
-    }
+    if (state !== undefined) savedStateBytes(state);
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { hashWasm: hashWasmSha256Path(), state } });
     // Never what keeps a process alive.
     this.worker.unref();

@@ -13,7 +13,7 @@ import { PassThrough, pipeline, Readable, Transform } from 'node:stream';
 import { HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { CheckpointRefusedError } from '../../shared/adapters/archive-folder';
 import { S3ArchiveStore } from '../../shared/adapters/archive-s3';
-import { MultipartUploadGoneError } from '../../shared/adapters/archive-s3-multipart';
+import { MultipartUploadGoneError, connectionProtects } from '../../shared/adapters/archive-s3-multipart';
 import { ResumableSha256 } from '../../shared/crypto/resumable-sha256';
 import { ArchiveInputError, ArchiveKeyConflictError, ArchiveWriteError, type ResumablePutInput } from '../../shared/ports/archive-store';
 import type { CheckpointPart, TransferCheckpoint } from '../../shared/ports/upload-ledger';
@@ -299,6 +299,21 @@ describe('S3 resumable puts: an uninterrupted put', () => {
     for (const part of parts) expect(part.headers['x-amz-checksum-crc32']).toMatch(/^[A-Za-z0-9+/]{6}==$/);
     // Buffers, not streams: no aws-chunked framing ends up in the object.
     expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(size, 'crc'), size });
+  });
+});
+
+describe('S3 resumable puts: which connections carry unsigned parts', () => {
+  test.each([
+    ['S3 itself (no endpoint set)', undefined, true],
+    ['an https endpoint', { protocol: 'https:', hostname: 'minio.school.example' }, true],
+    ['http on 127.0.0.1', { protocol: 'http:', hostname: '127.0.0.1' }, true],
+    ['http on [::1]', { protocol: 'http:', hostname: '[::1]' }, true],
+    ['http on localhost', { protocol: 'http:', hostname: 'localhost' }, true],
+    ['http to another host', { protocol: 'http:', hostname: 'minio.school.example' }, false],
+    ['http to a private address', { protocol: 'http:', hostname: '10.0.0.5' }, false],
+    ['http with a name that only starts like loopback', { protocol: 'http:', hostname: '127.0.0.1.nip.example' }, false],
+  ])('%s (%j): unsigned %s', (_label, endpoint, unsigned) => {
+    expect(connectionProtects(endpoint)).toBe(unsigned);
   });
 });
 
