@@ -75,7 +75,9 @@ export async function transferOnce(
   const expect = contentKindOf(file.fileType);
   const resumable = progress && worthResuming(deps.store, file.fileSize, deps.resumableMinBytes) ? deps.store.resumable : undefined;
   const savedState = resumable?.resumeHash === 'saved-state';
-  const prepared: ResumePoint = resumable ? await resumable.prepareResume(request.archiveKey, progress!.checkpoint, file.fileSize) : { offset: 0 };
+  // Read once: `progress.checkpoint` follows this transfer's own checkpoints as they are recorded.
+  const given = progress?.checkpoint;
+  const prepared: ResumePoint = resumable ? await resumable.prepareResume(request.archiveKey, given, file.fileSize) : { offset: 0 };
   // A checkpoint at (or past) the end leaves nothing to ask for: a Range there is unsatisfiable.
   let point: ResumePoint = file.fileSize !== undefined && prepared.offset >= file.fileSize ? { offset: 0, reason: 'the checkpoint is at the end of the file' } : prepared;
   // The store cannot give the committed bytes back (S3): the checksum continues from the state saved with the checkpoint.
@@ -141,7 +143,7 @@ export async function transferOnce(
     sha256: verified.sha256,
     resumedFrom,
     ...(point.offset > 0 && resumedFrom === 0 ? { rangeRefused: true } : {}),
-    ...(point.reason && progress?.checkpoint ? { resumeRefused: point.reason } : {}),
+    ...(point.reason && given ? { resumeRefused: point.reason } : {}),
   };
 }
 

@@ -4,6 +4,11 @@
  * one object per file, and every fault ending archived or FileUploadFailed with the
  * right reason — never a partial or wrong object under the final key.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FolderArchiveStore } from '../../shared/adapters/archive-folder';
+import { silentLogger } from '../../shared/logger';
 import { DetailType } from '../../shared/events';
 import { LedgerStoreError, type UploadLedger } from '../../shared/ports/upload-ledger';
 import { MAX_LEDGER_REQUEST_BYTES } from '../../shared/adapters/ledger-rules';
@@ -200,5 +205,28 @@ describe('uploader faults (folder store)', () => {
     await new Promise((resolve) => setTimeout(resolve, 60));
     expect((await h.upload(request!)).outcome).toBe('uploaded');
     expect(h.simulator.stats(fileId).completedDownloads).toBe(1);
+  });
+});
+
+describe('a first transfer that records checkpoints as it goes', () => {
+  it('reports no refused resume: there was no checkpoint to resume from', async () => {
+    const h = await startHarness('folder');
+    const root = mkdtempSync(join(tmpdir(), 'uploader-checkpoints-'));
+    try {
+      const warnings: string[] = [];
+      const logger = { ...silentLogger, warn: (message: string) => void warnings.push(message) };
+      const store = new FolderArchiveStore({ root, checkpointBytes: MiB });
+      const checkpoints = jest.spyOn(h.ledger, 'checkpoint');
+      const [request] = await h.requestsFor({ files: [mp4(5 * MiB + 7)] });
+      const outcome = await h.upload(request!, { logger, store });
+      expect(outcome.outcome).toBe('uploaded');
+      // The transfer did record checkpoints (the case the warning got wrong), and nothing was resumed.
+      expect(checkpoints.mock.calls.filter(([, , checkpoint]) => checkpoint !== null).length).toBeGreaterThan(0);
+      expect(warnings).toEqual([]);
+      expect(h.publisher.ofType(DetailType.FileUploaded)[0]!.resumedFrom ?? 0).toBe(0);
+    } finally {
+      await h.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
