@@ -1,11 +1,13 @@
 /**
  * AuditLog on SQLite (better-sqlite3), for the single-machine runtime and the CLI.
  * One table keyed by event id; indexes mirror the DynamoDB table's access patterns
- * (recording, course + time, problems + time, time).
+ * (recording, course + time, problems + time, time), plus detail-type + time for
+ * the recording search, the latest run of a kind and the daily totals.
  */
 import type Database from 'better-sqlite3';
 import { openSqliteDatabase } from './sqlite-database';
-import type { AuditLog, AuditRecord, TimeRange } from '../ports/audit-log';
+import { SEARCHABLE_DETAIL_TYPES, type AuditLog, type AuditRecord, type DailyTotal, type TimeRange } from '../ports/audit-log';
+import type { DetailTypeName } from '../events';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit (
@@ -25,6 +27,7 @@ CREATE INDEX IF NOT EXISTS audit_by_recording ON audit (recording_id, time);
 CREATE INDEX IF NOT EXISTS audit_by_course ON audit (course, time) WHERE course IS NOT NULL;
 CREATE INDEX IF NOT EXISTS audit_by_problem ON audit (time) WHERE problem = 1;
 CREATE INDEX IF NOT EXISTS audit_by_time ON audit (time);
+CREATE INDEX IF NOT EXISTS audit_by_type ON audit (detail_type, time);
 `;
 
 interface Row {
@@ -43,6 +46,22 @@ interface Row {
 
 const MIN_TIME = '0000';
 const MAX_TIME = '9999';
+/** How far findRecordings, latestOfType and dailyTotals look back when no `since` is given. */
+const LOOKBACK_DAYS = 90;
+const DAY_MS = 86_400_000;
+/**
+ * Topic matching ignores case for every letter, not just ASCII: SQLite's lower(),
+ * upper() and LIKE fold only A-Z (better-sqlite3 is built without ICU), so "Éléments"
+ * would not be found by "élém". Rather than select every searchable record of the
+ * range and filter in JS (each row parsed and copied out), the connection gets this
+ * deterministic JS function: SQL still does the type + time range (index), the
+ * order and the limit, and only matching rows leave SQLite. It folds the same way as
+ * the DynamoDB adapter. Matching is then instr(), so the query's `%` and `_` are
+ * plain characters with no LIKE escaping to get wrong.
+ */
+const FOLD_FUNCTION = 'audit_fold';
+const fold = (text: string) => text.normalize('NFC').toLowerCase();
+const SEARCHABLE_IN = SEARCHABLE_DETAIL_TYPES.map((type) => `'${type}'`).join(', ');
 
 export class SqliteAuditLog implements AuditLog {
   private readonly db: Database.Database;
@@ -52,6 +71,7 @@ export class SqliteAuditLog implements AuditLog {
   constructor(path: string) {
     this.db = openSqliteDatabase(path);
     this.db.exec(SCHEMA);
+    this.db.function(FOLD_FUNCTION, { deterministic: true }, (value: unknown) => (typeof value === 'string' ? fold(value) : null));
   }
 
   async record(record: AuditRecord): Promise<'written' | 'duplicate'> {
@@ -85,6 +105,41 @@ export class SqliteAuditLog implements AuditLog {
     return this.select('WHERE time >= ? AND time < ? ORDER BY time DESC, event_id DESC LIMIT ?', range.since ?? MIN_TIME, range.until ?? MAX_TIME, limit);
   }
 
+  async findRecordings(text: string, range: TimeRange, limit: number): Promise<AuditRecord[]> {
+    const query = text.trim();
+    if (query === '' || limit <= 0) return [];
+    const { since, until } = lookback(range);
+    return this.select(
+      `WHERE detail_type IN (${SEARCHABLE_IN}) AND time >= ? AND time < ?
+         AND (recording_id = ? OR json_extract(data, '$.meetingId') = ? OR instr(${FOLD_FUNCTION}(json_extract(data, '$.topic')), ?) > 0)
+       ORDER BY time DESC, event_id DESC LIMIT ?`,
+      since,
+      until,
+      query,
+      query.replace(/\s+/g, ''),
+      fold(query),
+      limit,
+    );
+  }
+
+  async latestOfType(detailType: DetailTypeName, limit: number, range: TimeRange = {}): Promise<AuditRecord[]> {
+    if (limit <= 0) return [];
+    const { since, until } = lookback(range);
+    return this.select('WHERE detail_type = ? AND time >= ? AND time < ? ORDER BY time DESC, event_id DESC LIMIT ?', detailType, since, until, limit);
+  }
+
+  async dailyTotals(range: TimeRange): Promise<DailyTotal[]> {
+    const { since, until } = lookback(range);
+    // Times are stored as toISOString() (UTC), so the first ten characters are the UTC day.
+    return this.db
+      .prepare(
+        `SELECT substr(time, 1, 10) AS day, count(*) AS files, coalesce(sum(json_extract(data, '$.size')), 0) AS bytes
+         FROM audit WHERE detail_type = 'FileUploaded' AND time >= ? AND time < ?
+         GROUP BY day ORDER BY day`,
+      )
+      .all(since, until) as DailyTotal[];
+  }
+
   close(): void {
     this.db.close();
   }
@@ -93,6 +148,12 @@ export class SqliteAuditLog implements AuditLog {
     const rows = this.db.prepare(`SELECT * FROM audit ${where}`).all(...params) as Row[];
     return rows.map(fromRow);
   }
+}
+
+/** The range with its default `since`: the last LOOKBACK_DAYS before `until` (or now). */
+function lookback(range: TimeRange): { since: string; until: string } {
+  const until = range.until ?? new Date().toISOString();
+  return { since: range.since ?? new Date(new Date(until).getTime() - LOOKBACK_DAYS * DAY_MS).toISOString(), until };
 }
 
 function fromRow(row: Row): AuditRecord {

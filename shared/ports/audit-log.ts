@@ -29,6 +29,18 @@ export interface TimeRange {
   until?: string;
 }
 
+/** Files archived (FileUploaded records) on one UTC day. */
+export interface DailyTotal {
+  /** yyyy-mm-dd (UTC). */
+  day: string;
+  files: number;
+  /** Sum of the records' `data.size`. */
+  bytes: number;
+}
+
+/** The detail-types that carry a recording's topic and meeting id in `data` (what `findRecordings` matches). */
+export const SEARCHABLE_DETAIL_TYPES = ['RecordingAvailable', 'RecordingRejected'] as const;
+
 export interface AuditLog {
   /** Writes the record unless one with the same eventId exists. */
   record(record: AuditRecord): Promise<'written' | 'duplicate'>;
@@ -40,4 +52,16 @@ export interface AuditLog {
   problems(range: TimeRange): Promise<AuditRecord[]>;
   /** The latest events, newest first, optionally only those since a time. */
   latest(limit: number, range?: TimeRange): Promise<AuditRecord[]>;
+  /**
+   * Records of SEARCHABLE_DETAIL_TYPES in a time range (without `since`: the last 90
+   * days before `until`/now) matching `text`: its recording id (the meeting UUID)
+   * exactly, its `data.meetingId` once spaces are removed ("851 2345 6789" finds
+   * 85123456789), or its `data.topic` containing `text`, ignoring case. Newest first,
+   * at most `limit`. On DynamoDB the range's day partitions are read with a filter.
+   */
+  findRecordings(text: string, range: TimeRange, limit: number): Promise<AuditRecord[]>;
+  /** The latest records of one detail-type in a range (as for findRecordings), newest first, at most `limit` (the last sweep: ReconciliationCompleted). */
+  latestOfType(detailType: DetailTypeName, limit: number, range?: TimeRange): Promise<AuditRecord[]>;
+  /** FileUploaded records per UTC day of their time in a range (as for findRecordings), oldest day first; days without files are left out. */
+  dailyTotals(range: TimeRange): Promise<DailyTotal[]>;
 }

@@ -1,7 +1,8 @@
 /**
  * A seeded audit trail for query tests: three recordings over three days, two
  * courses, every detail-type, one failure and one rejection — built from real event
- * details so the summaries go through the production code.
+ * details so the summaries go through the production code. `searchSeedEvents` adds,
+ * around them, what the recording search, the latest run and the daily totals need.
  */
 import { DetailType, type DetailOf, type DetailTypeName } from '../../shared/events';
 import { toAuditRecord, type AuditInput } from '../../services/audit/summarize';
@@ -17,12 +18,12 @@ function event<T extends DetailTypeName>(id: string, time: string, detailType: T
   return { id, time, detailType, detail } as AuditInput;
 }
 
-function available(rec: string, topic: string): DetailOf<typeof DetailType.RecordingAvailable> {
+function available(rec: string, topic: string, meetingId = '123'): DetailOf<typeof DetailType.RecordingAvailable> {
   return {
     metadata: meta(`${rec}:available`),
     trigger: 'recording.completed',
     recordingId: rec,
-    meetingId: '123',
+    meetingId,
     topic,
     startTime: '2026-11-20T09:00:00Z',
     receivedAt: '2026-11-20T10:00:00Z',
@@ -103,3 +104,95 @@ export function seedEvents(): AuditInput[] {
 }
 
 export const seedRecords = (): AuditRecord[] => seedEvents().map(toAuditRecord);
+
+/** A Zoom meeting UUID (base64: may hold `/`, `+` and `=`). */
+export const SEARCH_UUID = 'Gx7+kQ/2TbW8pZ1aYc3dEw==';
+/** The numeric meeting id every instance of the recurring "Éléments" meeting shares. */
+export const SEARCH_MEETING_ID = '85123456789';
+
+function uploaded(rec: string, fileId: string, size: number): DetailOf<typeof DetailType.FileUploaded> {
+  return {
+    metadata: meta(`${rec}:up:${fileId}`),
+    recordingId: rec,
+    fileId,
+    course: 'GEO110',
+    fileType: 'MP4',
+    location: location(`courses/GEO110/${fileId}.mp4`),
+    size,
+    checksum,
+    transferMs: 900,
+    attempts: 1,
+  };
+}
+
+function sweep(runId: string, day: string): DetailOf<typeof DetailType.ReconciliationCompleted> {
+  return {
+    metadata: meta(`${runId}:done`),
+    runId,
+    trigger: 'sweep',
+    from: day,
+    to: day,
+    listing: 'account',
+    windows: 1,
+    pages: 1,
+    apiCalls: 1,
+    rateLimited: 0,
+    recordingsFound: 0,
+    recordingsHandedOver: 0,
+    filesRequested: 0,
+    filesAlreadyArchived: 0,
+    filesInProgress: 0,
+    filesFailed: 0,
+    recordingsRejected: 0,
+    recordingsStillProcessing: 0,
+    errors: [],
+    startedAt: `${day}T02:59:00Z`,
+    finishedAt: `${day}T03:00:00Z`,
+  };
+}
+
+/**
+ * More trail for the search, the latest run and the daily totals, chosen so that every
+ * query on `seedEvents` answers the same with these written too: other recordings and
+ * course (GEO110), before the seed's days (August: more than 90 days before December,
+ * not a problem) or after them (December; the one rejection on 2026-12-02).
+ *
+ * Files (FileUploaded) on 2026-08-01, 2026-12-01 (two) and 2026-12-03 — none on
+ * 2026-12-02 or 2026-12-04, which have other events.
+ */
+export function searchSeedEvents(): AuditInput[] {
+  return [
+    event('s01', '2026-08-01T09:00:00Z', DetailType.RecordingAvailable, available('rec-old', 'Éléments de géométrie (archive)', SEARCH_MEETING_ID)),
+    event('s02', '2026-08-01T09:10:00Z', DetailType.FileUploaded, uploaded('rec-old', 'rec-old-f1', 999_999)),
+    event('s03', '2026-12-01T09:00:00Z', DetailType.RecordingAvailable, available(SEARCH_UUID, 'Éléments de géométrie', SEARCH_MEETING_ID)),
+    event('s04', '2026-12-01T09:05:00Z', DetailType.FileUploaded, uploaded(SEARCH_UUID, 'uuid-f1', 5000)),
+    event('s05', '2026-12-01T09:06:00Z', DetailType.FileUploaded, uploaded(SEARCH_UUID, 'uuid-f2', 2500)),
+    event('s06', '2026-12-02T03:00:00Z', DetailType.ReconciliationCompleted, sweep('run-1', '2026-12-01')),
+    event('s07', '2026-12-02T10:00:00Z', DetailType.RecordingRejected, {
+      metadata: meta('rec-E:rej'),
+      recordingId: 'rec-E',
+      meetingId: '86100000001',
+      topic: '100% attendance_review',
+      reason: 'not_course_meeting',
+      explanation: 'no course code in the topic',
+    }),
+    event('s08', '2026-12-03T03:00:00Z', DetailType.ReconciliationCompleted, sweep('run-2', '2026-12-02')),
+    event('s09', '2026-12-03T08:00:00Z', DetailType.RecordingAvailable, available('rec-F', 'ÉLÉMENTS — révision', SEARCH_MEETING_ID)),
+    event('s10', '2026-12-03T09:00:00Z', DetailType.FileUploaded, uploaded('rec-F', 'rec-F-f1', 1200)),
+    // Carries the topic and meeting id too, but is not a searchable detail-type.
+    event('s11', '2026-12-04T08:00:00Z', DetailType.RecordingWouldBeTrashed, {
+      metadata: meta(`${SEARCH_UUID}:would-trash`),
+      recordingId: SEARCH_UUID,
+      meetingId: SEARCH_MEETING_ID,
+      topic: 'Éléments de géométrie',
+      course: 'GEO110',
+      startTime: '2026-12-01T08:00:00Z',
+      archivedFiles: [{ fileId: 'uuid-f1', location: location('courses/GEO110/uuid-f1.mp4'), size: 5000, checksum }],
+      otherFiles: [],
+      dueAt: '2026-12-04T08:00:00Z',
+      checkedAt: '2026-12-04T08:00:00Z',
+    }),
+  ];
+}
+
+export const searchSeedRecords = (): AuditRecord[] => searchSeedEvents().map(toAuditRecord);
