@@ -16,6 +16,7 @@ import { ArchiveBucket } from './constructs/archive-bucket';
 import { Consumer } from './constructs/consumer';
 import { DataTable } from './constructs/data-table';
 import { ArchiverEventBus } from './constructs/event-bus';
+import { OperationsDashboard } from './constructs/operations-dashboard';
 import { ReconciliationSweep } from './constructs/reconciliation-sweep';
 import { RecoverySchedule } from './constructs/recovery-schedule';
 import { SubscriberDelivery } from './constructs/subscriber-delivery';
@@ -187,6 +188,28 @@ export class ArchiverStack extends Stack {
             zoomApiRequestsPerSecond: props.zoomApiRequestsPerSecond,
           });
 
+    // Every function and every dead-letter queue, labelled as in the outputs below (README, "Operations dashboard").
+    const consumers = [courseValidation, uploader, auditTrail, subscriberDelivery.consumer, ...(cleanup ? [cleanup.consumer] : [])];
+    const dashboard = new OperationsDashboard(this, 'Operations', {
+      webhook: webhook.function,
+      reconciler: reconciler.function,
+      functions: [
+        { label: 'Webhook', function: webhook.function },
+        ...consumers.map((consumer) => ({ label: consumer.node.id, function: consumer.function })),
+        { label: 'SubscriberDispatch', function: subscriberDelivery.dispatcher },
+        { label: 'Recovery', function: recovery.function },
+        { label: 'Reconciler', function: reconciler.function },
+        ...(cleanup ? [{ label: 'CleanupRun', function: cleanup.function }] : []),
+      ],
+      deadLetterQueues: [
+        ...consumers.map((consumer) => ({ label: consumer.node.id, queue: consumer.deadLetters.queue })),
+        { label: 'SubscriberOutbox', queue: subscriberDelivery.outboxDeadLetters },
+        { label: 'Recovery', queue: recovery.deadLetters.queue },
+        { label: 'Reconciler', queue: reconciler.deadLetters.queue },
+        ...(cleanup ? [{ label: 'CleanupRun', queue: cleanup.deadLetters.queue }] : []),
+      ],
+    });
+
     // Every output below is listed in infrastructure/README.md ("Deploy"), and every name
     // the READMEs tell an operator to read is an output (tests/infrastructure/outputs.test.ts).
     new CfnOutput(this, 'WebhookUrl', {
@@ -206,7 +229,11 @@ export class ArchiverStack extends Stack {
     new CfnOutput(this, 'AuditTableName', { value: audit.tableName });
     new CfnOutput(this, 'ZoomSecretArn', { value: secrets.secret.secretArn, description: 'Put the Zoom credentials here (JSON)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarms.topic.topicArn, description: 'Subscribe to receive the alarms' });
-    for (const consumer of [courseValidation, uploader, auditTrail, subscriberDelivery.consumer, ...(cleanup ? [cleanup.consumer] : [])]) {
+    new CfnOutput(this, 'OperationsDashboardName', {
+      value: dashboard.dashboard.dashboardName,
+      description: 'CloudWatch > Dashboards: files and bytes archived, failures, dead-letter depths, webhook latency, sweeps',
+    });
+    for (const consumer of consumers) {
       const name = consumer.node.id;
       new CfnOutput(this, `${name}DeadLetterQueueUrl`, { value: consumer.deadLetters.queue.queueUrl, description: `Events ${name} could not process (re-drive)` });
       new CfnOutput(this, `${name}FunctionName`, { value: consumer.function.functionName, description: 'Invoke with a dead-lettered event to re-drive it' });
