@@ -13,6 +13,7 @@ import { DEFAULT_SWEEP_INTERVAL_SECONDS, loadReconcilerSettings, type Reconciler
 import { resolveSubscribers, type SubscriberConfig } from '../services/subscribers/config';
 import { loadCleanupCheckIntervalMs } from '../services/cleanup/config';
 import { DEFAULT_DATA_DIR, dataPaths } from './paths';
+import { loadDashboardSettings, type DashboardSettings } from './dashboard/config';
 
 export type ArchiveTarget =
   | { kind: 'folder'; dir: string }
@@ -60,6 +61,8 @@ export interface RuntimeConfig {
   subscriberRetryBaseMs: number;
   /** How often `serve` looks for recordings due for Zoom's trash (CLEANUP_CHECK_INTERVAL_SECONDS); the rules are `rules.cleanup`. */
   cleanupCheckIntervalMs: number;
+  /** The operator dashboard's listener (DASHBOARD_HOST/PORT/TOKEN); loaded where webhooks are served (`serve`). */
+  dashboard?: DashboardSettings;
   /** The variables this was loaded from (set ones only): the consumers' worker loads the same. */
   env: Record<string, string>;
 }
@@ -114,6 +117,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
   const subscribers = rules ? attempt(() => resolveSubscribers(rules, env)) : undefined;
   const reconciler = attempt(() => loadReconcilerSettings(env));
   const cleanupCheckIntervalMs = attempt(() => loadCleanupCheckIntervalMs(env));
+  const dashboard = options.webhook !== 'optional' ? attempt(() => loadDashboardSettings(env, parsed.success ? parsed.data.PORT : undefined)) : undefined;
   const s2s = secrets !== undefined && missingS2sKeys(secrets).length === 0;
   const sweepSeconds = parsed.success ? (parsed.data.SWEEP_INTERVAL_SECONDS ?? (s2s ? DEFAULT_SWEEP_INTERVAL_SECONDS : 0)) : 0;
   if (sweepSeconds > 0 && sweepSeconds < 10) problems.push('SWEEP_INTERVAL_SECONDS must be 0 (off) or at least 10');
@@ -125,7 +129,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
       `${rules.source}: cleanup.trashInZoom: "${rules.cleanup.trashInZoom}" needs Zoom Server-to-Server OAuth (it reads each recording again and moves it to the trash): set ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, or set cleanup.trashInZoom to "off"`,
     );
   }
-  if (problems.length > 0 || !parsed.success || (webhookWanted && !webhook) || !uploader || !secrets || !rules || !subscribers || !reconciler || cleanupCheckIntervalMs === undefined) {
+  if (problems.length > 0 || !parsed.success || (webhookWanted && !webhook) || !uploader || !secrets || !rules || !subscribers || !reconciler || cleanupCheckIntervalMs === undefined || (options.webhook !== 'optional' && !dashboard)) {
     throw new ConfigError(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
   }
   const e = parsed.data;
@@ -161,6 +165,7 @@ export function loadRuntimeConfig(env: Record<string, string | undefined>, optio
     subscribers,
     subscriberRetryBaseMs: e.SUBSCRIBER_RETRY_BASE_SECONDS * 1000,
     cleanupCheckIntervalMs,
+    dashboard,
     env: present as Record<string, string>,
   };
 }

@@ -11,6 +11,10 @@
  *   into the bus; a publish here wakes it at once, and it also polls, so work written
  *   by another process (`retry`) is found.
  *
+ * - A second worker (host/workers/dashboard-worker.ts) serves the operator dashboard
+ *   on its own listener (DASHBOARD_HOST:DASHBOARD_PORT) over its own read connections;
+ *   a Retry there publishes to bus.sqlite and wakes the consumers through this thread.
+ *
  * `close()` is the graceful stop: no new requests; the worker's uploads stop and
  * release their leases, in-flight deliveries finish, its stores close; then ours.
  */
@@ -33,6 +37,7 @@ import { acquireInstanceLock, describeHolder } from './instance-lock';
 import { createServerApp, startServer } from './server';
 import { createArchiveStore } from './stores';
 import type { FromWorker, ToWorker, WorkerInput } from './workers/messages';
+import { startDashboardThread, type DashboardThread } from './workers/dashboard-thread';
 
 /** The bus as this thread sees it: publish, and ask the worker whether all is delivered. */
 export interface RuntimeBus extends EventPublisher {
@@ -44,6 +49,8 @@ export interface RuntimeBus extends EventPublisher {
 
 export interface Runtime {
   url: string;
+  /** The operator dashboard's own listener (DASHBOARD_HOST/PORT), on its own thread. */
+  dashboardUrl?: string;
   bus: RuntimeBus;
   /** Read access to the stores the worker writes (WAL: reads never block it). */
   ledger: SqliteUploadLedger;
@@ -88,11 +95,21 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
     lock.release();
     throw error;
   });
+  let dashboard: DashboardThread | undefined;
+  if (config.dashboard) {
+    dashboard = await startDashboardThread(config.env, config.dashboard, logger, () => consumers.send({ type: 'wake' })).catch(async (error: unknown) => {
+      await server.close();
+      await consumers.stop();
+      lock.release();
+      throw new ConfigError(`the dashboard could not start: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
   lock.update({ url: server.url });
 
   let closing: Promise<void> | undefined;
   return {
     url: server.url,
+    dashboardUrl: dashboard?.url,
     bus: {
       publish: (events: readonly DomainEvent[]) => inbox.publish(events),
       idle: () => consumers.idle(),
@@ -104,6 +121,7 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
     close() {
       closing ??= (async () => {
         await server.close();
+        await dashboard?.stop();
         await consumers.stop();
         inbox.cleanUp();
         inbox.close();

@@ -14,6 +14,7 @@ import { backfillCommand } from './backfill';
 import { cleanupCommand, cleanupStatusLine } from './cleanup';
 import { SqliteCleanupSchedule } from '../../shared/adapters/cleanup-sqlite';
 import { deliveriesStatus, retryDeliveriesCommand } from './deliveries';
+import { CLOUD_DASHBOARD_PORT, cloudDashboardCommand } from './dashboard';
 import { retryCommand, retryDeadCommand } from './retry';
 import { serveCommand } from './serve';
 import { parseSince, runStatus } from './status';
@@ -44,6 +45,23 @@ program
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('dashboard')
+  .description("the operator dashboard of a deployed stack, on this machine, against its DynamoDB tables (AWS credentials from the environment); `serve` has its own")
+  .requiredOption('--audit-table <name>', 'the stack output AuditTableName')
+  .requiredOption('--ledger-table <name>', 'the stack output LedgerTableName')
+  .option('--event-bus <name>', 'the stack output EventBusName: Retry publishes there (without it Retry is disabled)')
+  .option('--host <host>', 'address to listen on (env DASHBOARD_HOST, default 127.0.0.1; beyond loopback needs DASHBOARD_TOKEN)')
+  .option('--port <port>', `port to listen on (env DASHBOARD_PORT, default ${CLOUD_DASHBOARD_PORT})`, port)
+  .action(async (options: { auditTable: string; ledgerTable: string; eventBus?: string; host?: string; port?: number }) => {
+    const env = { ...process.env, ...(options.host ? { DASHBOARD_HOST: options.host } : {}), ...(options.port !== undefined ? { DASHBOARD_PORT: String(options.port) } : {}) };
+    const dashboard = await cloudDashboardCommand({ auditTable: options.auditTable, ledgerTable: options.ledgerTable, eventBus: options.eventBus, env });
+    console.log(`dashboard: ${dashboard.url} (DynamoDB ${printable(options.auditTable)}, ${printable(options.ledgerTable)}; Retry ${dashboard.retry ? `publishes to ${printable(options.eventBus ?? '')}` : 'disabled: pass --event-bus'})`);
+    const stop = () => void dashboard.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
   });
 
 program

@@ -40,6 +40,7 @@ export async function serveCommand(options: ServeOptions): Promise<Serving> {
     runtime = await startRuntime(config, logger);
     const archive = config.archive.kind === 'folder' ? config.archive.dir : `s3://${config.archive.bucket}`;
     print(`zoom-archiver listening on ${runtime.url} (POST ${WEBHOOK_PATH}, GET /healthz); archive: ${archive}; state: ${config.paths.root}`);
+    if (runtime.dashboardUrl) print(`dashboard: ${runtime.dashboardUrl}${config.dashboard?.token ? ' (sign in with DASHBOARD_TOKEN as the password)' : ' (this machine only)'}`);
     const result = sandbox ? await runSandboxDemo(sandbox, runtime, config.rules, { print, progress: options.progress ?? false, archiveRoot: config.archive.kind === 'folder' ? config.archive.dir : undefined }) : undefined;
     return {
       runtime,

@@ -16,26 +16,13 @@ import { openLocalCleanup, type LocalCleanup } from '../cleanup';
 import { countOutcomes } from '../../services/cleanup/use-case';
 import { startSubscriberDispatcher, type SubscriberDispatcher } from '../subscriber-dispatcher';
 import type { FromWorker, ToWorker, WorkerInput } from './messages';
+import { workerLogger } from './worker-logger';
 
 const port = parentPort;
 if (!port) throw new Error('consumers-worker must run as a worker thread');
 const send = (message: FromWorker) => port.postMessage(message);
 
-/** Plain data only crosses threads: errors and other objects become their text. */
-function cloneable(fields: unknown): Record<string, unknown> | undefined {
-  if (fields === undefined) return undefined;
-  try {
-    return JSON.parse(JSON.stringify(fields, (_key, value: unknown) => (value instanceof Error ? `${value.name}: ${value.message}` : value))) as Record<string, unknown>;
-  } catch {
-    return { fields: String(fields) };
-  }
-}
-const logger: AppLogger = {
-  debug: (message: string, fields?: unknown) => send({ type: 'log', level: 'debug', message, fields: cloneable(fields) }),
-  info: (message: string, fields?: unknown) => send({ type: 'log', level: 'info', message, fields: cloneable(fields) }),
-  warn: (message: string, fields?: unknown) => send({ type: 'log', level: 'warn', message, fields: cloneable(fields) }),
-  error: (message: string, fields?: unknown) => send({ type: 'log', level: 'error', message, fields: cloneable(fields) }),
-} as AppLogger;
+const logger: AppLogger = workerLogger(send);
 
 async function main(): Promise<void> {
   const { env } = workerData as WorkerInput;

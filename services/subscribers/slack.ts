@@ -6,6 +6,7 @@
  * @channel or forge a link, and cut to a readable length.
  * https://docs.slack.dev/messaging/formatting-message-text#escaping
  */
+import { formatBytes, formatUtcMinute } from '../../shared/format';
 import { DetailType, parseDetail, type DetailOf, type DetailTypeName } from '../../shared/events';
 import type { OutboxMessage } from '../../shared/ports/subscriber-outbox';
 
@@ -21,23 +22,9 @@ const plain = (text: string, max = 200) => slackEscape(cut(text.replace(/\s+/g, 
 const code = (text: string, max = 160) => `\`${plain(text.replace(/`/g, "'"), max)}\``;
 const bold = (text: string) => `*${plain(text.replace(/\*/g, ''), 64)}*`;
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
-}
-
+const size = formatBytes;
 /** `2026-11-26 10:15 UTC`. */
-function when(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? plain(iso, 40) : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
+const when = (iso: string): string => formatUtcMinute(iso) ?? plain(iso, 40);
 
 const statusCommand = (recordingId: string) => code(`zoom-archiver status --recording ${recordingId}`, 200);
 const forCourse = (course: string | undefined) => (course ? ` for ${bold(course)}` : '');

@@ -104,6 +104,7 @@ export async function runSandboxDemo(
   print('Look closer:');
   print(`  npx zoom-archiver status                                  # the last 24 hours`);
   print(`  npx zoom-archiver status --recording '${course.uuid}'   # this lesson's history`);
+  if (runtime.dashboardUrl) print(`  ${runtime.dashboardUrl}   # the dashboard, in a browser`);
   print('Set ZOOM_WEBHOOK_SECRET_TOKEN (see README) to receive real Zoom webhooks. The server keeps running; Ctrl-C stops it.');
   return result;
 }
