@@ -7,6 +7,7 @@
 import type { BenchSection } from '../section';
 import * as backfill from './backfill';
 import * as bundles from './bundles';
+import * as dashboard from './dashboard';
 import * as scale from './scale';
 import * as serveLoad from './serve-load';
 import * as transfer from './transfer';
@@ -18,6 +19,7 @@ export const SECTIONS: readonly BenchSection[] = [
   { id: 'webhook-handler', run: webhookHandler.run },
   { id: 'serve-load', run: serveLoad.run },
   { id: 'scale', run: scale.run },
+  { id: 'dashboard', run: dashboard.run },
   { id: 'backfill', run: backfill.run },
   { id: 'transfer', run: transfer.run },
   { id: 'transfer-breakdown', run: transferBreakdown.run },

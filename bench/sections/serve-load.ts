@@ -16,10 +16,11 @@ import { startRemoteSimulator } from '../remote-simulator';
 import { startServeProcess } from '../serve-process';
 import { table } from '../stats';
 
-const SECRET = 'bench-serve-secret';
+/** The webhook secret `load` signs with: a server under load must be started with it. */
+export const SECRET = 'bench-serve-secret';
 const MiB = 1024 * 1024;
 
-interface Latency {
+export interface Latency {
   p50: number;
   p99: number;
   max: number;
@@ -43,7 +44,7 @@ function signedDeliveries(count: number): { body: string; headers: Record<string
   });
 }
 
-async function load(url: string, connections: number, amount: number, webhook: boolean): Promise<Latency> {
+export async function load(url: string, connections: number, amount: number, webhook: boolean): Promise<Latency> {
   const prepared = webhook ? signedDeliveries(amount) : [];
   let next = 0;
   const result = await autocannon({
