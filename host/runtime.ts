@@ -74,12 +74,13 @@ export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Pr
   });
   // Read only here (stats, the import cursor): the worker is the bus's writer.
   const bus = new DurableBus({ path: config.paths.bus, logger, inboxPath: config.paths.inbox });
-  const inbox = new BusInbox({ path: config.paths.inbox, sync: config.busSync, onPublished: () => consumers.send({ type: 'wake' }), importedUpTo: () => bus.importedUpTo() });
+  // This thread's two writers never checkpoint their WAL (a copy and an fsync inside a commit, now and then: the webhook's slowest answers); the consumers' worker does.
+  const inbox = new BusInbox({ path: config.paths.inbox, sync: config.busSync, onPublished: () => consumers.send({ type: 'wake' }), importedUpTo: () => bus.importedUpTo(), autoCheckpoint: false });
   inbox.cleanUp();
   const ledger = new SqliteUploadLedger({ path: config.paths.ledger });
   const auditLog = new SqliteAuditLog(config.paths.audit);
   const store = createArchiveStore(config);
-  const deliveries = new SqliteDeliveryGuard(config.paths.deliveries);
+  const deliveries = new SqliteDeliveryGuard(config.paths.deliveries, { autoCheckpoint: false });
 
   const app = createServerApp({
     secretToken: webhook.secretToken,

@@ -39,6 +39,8 @@ export interface BusInboxOptions {
   onPublished?: () => void;
   /** Reads the bus's import cursor (the highest seq imported), for clean-up. */
   importedUpTo?: () => number;
+  /** false: commits never checkpoint the WAL; another thread does (the consumers' worker). */
+  autoCheckpoint?: boolean;
 }
 
 export class BusInbox implements EventPublisher {
@@ -49,7 +51,7 @@ export class BusInbox implements EventPublisher {
   private publishedSinceCleanUp = 0;
 
   constructor(private readonly options: BusInboxOptions) {
-    this.db = openSqliteDatabase(options.path, { synchronous: options.sync === 'full' ? 'FULL' : 'NORMAL' });
+    this.db = openSqliteDatabase(options.path, { synchronous: options.sync === 'full' ? 'FULL' : 'NORMAL', autoCheckpoint: options.autoCheckpoint });
     this.db.exec(SCHEMA);
     this.now = options.now ?? Date.now;
     const insert = this.db.prepare('INSERT INTO inbox (id, time, detail_type, detail) VALUES (?, ?, ?, ?)');

@@ -17,15 +17,21 @@ import { countOutcomes } from '../../services/cleanup/use-case';
 import { startSubscriberDispatcher, type SubscriberDispatcher } from '../subscriber-dispatcher';
 import type { FromWorker, ToWorker, WorkerInput } from './messages';
 import { workerLogger } from './worker-logger';
+import { lowerThreadPriority } from './thread-priority';
+import { WalCheckpointer } from '../../shared/adapters/sqlite-database';
 
 const port = parentPort;
 if (!port) throw new Error('consumers-worker must run as a worker thread');
 const send = (message: FromWorker) => port.postMessage(message);
 
 const logger: AppLogger = workerLogger(send);
+/** How often the inbox's and the replay guard's WAL are copied into their databases (a second's worth of webhooks: a few hundred KB at most). */
+const WAL_CHECKPOINT_INTERVAL_MS = 1000;
 
 async function main(): Promise<void> {
   const { env } = workerData as WorkerInput;
+  // Below the webhook's thread; the hash workers the uploads start inherit it.
+  const niceness = lowerThreadPriority();
   const config = loadRuntimeConfig(env, { webhook: 'optional' });
   const pipeline = openLocalPipeline(config, logger);
   const { bus, ledger } = pipeline;
@@ -37,6 +43,16 @@ async function main(): Promise<void> {
     );
   await sweep();
   const sweeper = setInterval(() => void sweep(), config.recoveryIntervalMs);
+
+  // The webhook's thread writes the inbox and the replay guard without checkpointing their WAL: done here, off its thread.
+  const checkpointer = new WalCheckpointer([config.paths.inbox, config.paths.deliveries]);
+  const checkpointTimer = setInterval(() => {
+    try {
+      checkpointer.checkpoint();
+    } catch (error) {
+      logger.warn('WAL checkpoint failed; will try again', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }, WAL_CHECKPOINT_INTERVAL_MS);
 
   // The reconciliation sweep: recordings whose webhook never came (off with SWEEP_INTERVAL_SECONDS=0).
   const reconciler: LocalReconciler | undefined = config.sweepIntervalMs > 0 ? openLocalReconciler(config, { ledger, publisher: bus, logger }) : undefined;
@@ -82,6 +98,7 @@ async function main(): Promise<void> {
     else if (message.type === 'stop') {
       stopping ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(checkpointTimer);
         clearInterval(reconcileTimer);
         clearInterval(cleanupTimer);
         await dispatcher?.stop(); // in-flight sends aborted, their messages left pending
@@ -90,6 +107,7 @@ async function main(): Promise<void> {
         await cleaning;
         reconciler?.close();
         await stopped;
+        checkpointer.close();
         send({ type: 'stopped' });
         port!.close();
       })();
@@ -100,6 +118,7 @@ async function main(): Promise<void> {
     dispatcher = startSubscriberDispatcher({ outbox: pipeline.outbox, subscribers: config.subscribers, logger, retryBaseMs: config.subscriberRetryBaseMs });
   }
   send({ type: 'ready' });
+  logger.debug('consumers thread started', { niceness });
   // At start too: the server may have been down while Zoom gave up on its webhooks.
   reconcileNow();
   cleanUpNow();

@@ -11,6 +11,7 @@ import { openLocalDashboardData } from '../dashboard/local';
 import { startDashboardServer } from '../dashboard/server';
 import type { DashboardWorkerInput, FromDashboard, ToDashboard } from './messages';
 import { workerLogger } from './worker-logger';
+import { lowerThreadPriority } from './thread-priority';
 
 const port = parentPort;
 if (!port) throw new Error('dashboard-worker must run as a worker thread');
@@ -19,6 +20,7 @@ const logger = workerLogger(send);
 
 async function main(): Promise<void> {
   const { env, settings } = workerData as DashboardWorkerInput;
+  lowerThreadPriority(); // a page may wait; Zoom's deliveries may not
   const config = loadRuntimeConfig(env, { webhook: 'optional' });
   const data = openLocalDashboardData(config, logger, () => send({ type: 'published' }));
   const stopLive = new AbortController();
