@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
-import { SqliteDeliveryGuard } from '../../shared/adapters/delivery-guard-sqlite';
+import { SqliteDeliveryGuard, SWEEP_EVERY } from '../../shared/adapters/delivery-guard-sqlite';
 import { DynamoDbDeliveryGuard } from '../../shared/adapters/delivery-guard-dynamodb';
 import { ledgerTableDefinition } from '../../shared/adapters/ledger-dynamodb';
 import type { DeliveryGuard } from '../../shared/ports/delivery-guard';
@@ -83,10 +83,13 @@ describe('SQLite guard across processes', () => {
     const guard = new SqliteDeliveryGuard(join(dir, 'sweep.sqlite'));
     sqliteGuards.push(guard);
     for (let i = 0; i < 250; i++) await guard.claim(`old-${i}`, T0 + 1_000, T0);
-    for (let i = 0; i < 5; i++) await guard.claim(`new-${i}`, T0 + 400_000, T0 + 100_000);
-    // Each new claim deletes up to 100 expired rows.
-    const rows = (guard as unknown as { db: { prepare(sql: string): { get(): { n: number } } } }).db.prepare('SELECT count(*) AS n FROM deliveries_seen').get().n;
-    expect(rows).toBe(5);
+    const count = () => (guard as unknown as { db: { prepare(sql: string): { get(): { n: number } } } }).db.prepare('SELECT count(*) AS n FROM deliveries_seen').get().n;
+    for (let i = 0; i < SWEEP_EVERY - 1; i++) await guard.claim(`new-${i}`, T0 + 400_000, T0 + 100_000);
+    // Not at every claim: 250 expired rows are still there after 49 new claims …
+    expect(count()).toBe(250 + SWEEP_EVERY - 1);
+    // … and the 300th claim (a multiple of SWEEP_EVERY) deletes them all.
+    await guard.claim('new-last', T0 + 400_000, T0 + 100_000);
+    expect(count()).toBe(SWEEP_EVERY);
   });
 });
 
