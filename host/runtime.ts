@@ -19,8 +19,8 @@
  * release their leases, in-flight deliveries finish, its stores close; then ours.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerProgram } from './bundle-mode';
 import { SqliteAuditLog } from '../shared/adapters/audit-sqlite';
 import { SqliteDeliveryGuard } from '../shared/adapters/delivery-guard-sqlite';
 import { SqliteUploadLedger } from '../shared/adapters/ledger-sqlite';
@@ -59,7 +59,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-const WORKER_ENTRY = join(__dirname, 'workers', 'consumers-entry.js');
+const WORKER_ENTRY = workerProgram('consumers-worker', 'consumers-entry.js');
 
 export async function startRuntime(config: RuntimeConfig, logger: AppLogger): Promise<Runtime> {
   const webhook = config.webhook;

@@ -10,6 +10,7 @@ import * as bundles from './bundles';
 import * as dashboard from './dashboard';
 import * as scale from './scale';
 import * as serveLoad from './serve-load';
+import * as startup from './startup';
 import * as transfer from './transfer';
 import * as transferBreakdown from './transfer-breakdown';
 import * as transferTuning from './transfer-tuning';
@@ -17,6 +18,7 @@ import * as webhookHandler from './webhook-handler';
 
 export const SECTIONS: readonly BenchSection[] = [
   { id: 'webhook-handler', run: webhookHandler.run },
+  { id: 'startup', run: startup.run },
   { id: 'serve-load', run: serveLoad.run },
   { id: 'scale', run: scale.run },
   { id: 'dashboard', run: dashboard.run },

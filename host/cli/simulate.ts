@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../bundle-mode';
 import { signatureFor } from '../../services/webhook/signature';
 
-export const SAMPLE_DIR = join(__dirname, '..', '..', 'tests', 'fixtures', 'zoom');
+export const SAMPLE_DIR = join(PROJECT_ROOT, 'tests', 'fixtures', 'zoom');
 
 export interface SimulateResult {
   status: number;

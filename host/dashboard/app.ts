@@ -16,6 +16,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PROJECT_ROOT } from '../bundle-mode';
 import { Hono, type Context } from 'hono';
 import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
@@ -46,9 +47,12 @@ export interface DashboardAppOptions {
   signal?: AbortSignal;
 }
 
+/** Read from the sources (host/dashboard/assets), from the bundle too: never a stale copy. */
+const ASSETS_DIR = join(PROJECT_ROOT, 'host', 'dashboard', 'assets');
+
 const ASSETS: Record<string, { type: string; body: string }> = {
-  'dashboard.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'dashboard.css'), 'utf8') },
-  'dashboard.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(__dirname, 'assets', 'dashboard.js'), 'utf8') },
+  'dashboard.css': { type: 'text/css; charset=utf-8', body: readFileSync(join(ASSETS_DIR, 'dashboard.css'), 'utf8') },
+  'dashboard.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(join(ASSETS_DIR, 'dashboard.js'), 'utf8') },
 };
 
 const SECURITY_HEADERS: Record<string, string> = {

@@ -1,6 +1,6 @@
 /** Starts the dashboard's worker thread (./dashboard-worker.ts) and resolves with its URL once it listens. */
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { workerProgram } from '../bundle-mode';
 import type { AppLogger } from '../../shared/logger';
 import type { DashboardSettings } from '../dashboard/config';
 import type { DashboardWorkerInput, FromDashboard, ToDashboard } from './messages';
@@ -10,7 +10,7 @@ export interface DashboardThread {
   stop(): Promise<void>;
 }
 
-const ENTRY = join(__dirname, 'dashboard-entry.js');
+const ENTRY = workerProgram('dashboard-worker', 'dashboard-entry.js');
 
 export function startDashboardThread(env: Record<string, string>, settings: DashboardSettings, logger: AppLogger, onPublished: () => void): Promise<DashboardThread> {
   const worker = new Worker(ENTRY, { workerData: { env, settings } satisfies DashboardWorkerInput });
