@@ -93,7 +93,7 @@ import type { CheckpointPart, TransferCheckpoint } from '../ports/upload-ledger'
 import { CheckpointRefusedError } from './archive-folder';
 import { meterPutBody, writeCause, writeOrigin, type BodyMeter } from './archive-put-body';
 import { assertArchiveKey } from './archive-rules';
-import { isLoopbackHost } from './zoom-download';
+import { clientConnectionProtects, sendUnsignedPayload } from './s3-payload';
 import {
   KeyTaken,
   MAX_OBJECT_BYTES,
@@ -467,15 +467,7 @@ export class S3MultipartDriver implements ResumableArchive {
             ContentLength: data.length,
             ...(checksums ? { ChecksumAlgorithm: 'CRC32' as const } : {}),
           });
-          if (unsigned) {
-            command.middlewareStack.add(
-              (next) => (args) => {
-                markUnsignedPayload(args.request);
-                return next(args);
-              },
-              UNSIGNED_PAYLOAD_STEP,
-            );
-          }
+          if (unsigned) sendUnsignedPayload(command);
           const out = await this.target.client.send(command, { abortSignal: signal });
           if (!out.ETag) throw new Error(`part ${partNumber} is missing its ETag in the UploadPart answer`);
           const part: CheckpointPart = { partNumber, etag: out.ETag, size: data.length };
@@ -588,8 +580,7 @@ export class S3MultipartDriver implements ResumableArchive {
    * With the SDK's default checksums each part still carries its CRC32, which S3 checks.
    */
   private signsNoPayload(): Promise<boolean> {
-    const resolve = (this.target.client.config as { endpoint?: () => Promise<S3Endpoint> }).endpoint;
-    this.unsignedPayload ??= (async () => connectionProtects(await resolve?.()))();
+    this.unsignedPayload ??= clientConnectionProtects(this.target.client);
     return this.unsignedPayload;
   }
 
@@ -689,26 +680,8 @@ function checksumsOf(source: Partial<CompletedPart> | undefined): Partial<Comple
   };
 }
 
-const UNSIGNED_PAYLOAD_STEP = { step: 'build', name: 'zoomArchiverUnsignedPayload', override: true } as const;
-
-/** Sets the payload hash header before signing (a build step): the signer then takes it as it is. */
-function markUnsignedPayload(request: unknown): void {
-  const headers = (request as { headers?: Record<string, string> } | undefined)?.headers;
-  if (typeof headers === 'object' && headers !== null) headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
-}
-
-/** The endpoint a client was given (its config's `endpoint()`), as far as it matters here. */
-export interface S3Endpoint {
-  protocol?: string;
-  hostname?: string;
-}
-
-/** Whether the connection to `endpoint` protects the bytes on its own: https, or loopback; none set is S3's own, over https. */
-export function connectionProtects(endpoint: S3Endpoint | undefined): boolean {
-  if (endpoint === undefined) return true;
-  const { protocol, hostname } = endpoint;
-  return protocol === 'https:' || protocol === 'https' || (hostname !== undefined && isLoopbackHost(hostname));
-}
+// The rule for unsigned payloads is s3-payload.ts's (put follows it too); re-exported for this module's callers.
+export { connectionProtects, type S3Endpoint } from './s3-payload';
 
 function isNoSuchUpload(error: unknown): boolean {
   return errorName(error) === 'NoSuchUpload';

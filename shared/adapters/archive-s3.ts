@@ -1,27 +1,44 @@
 /**
- * ArchiveStore on S3 or any S3-compatible endpoint, through lib-storage's Upload.
+ * ArchiveStore on S3 or any S3-compatible endpoint.
  *
- * Memory is bounded by the part size and queue size (about partSize × (queueSize + 1)),
- * never by the file: the body is streamed into parts, no temp files. The object is
- * committed only by CompleteMultipartUpload (or the single PutObject of a small
- * body), which lib-storage sends only after the body ended cleanly — a body that
- * errors, even in its final flush, leaves nothing under the key and an older object
- * untouched.
+ * On S3 itself (or with `streamSinglePut`), a body of known length from one part size up
+ * to 5 GiB (S3's limit for one PutObject, MAX_SINGLE_PUT_BYTES) goes as ONE PutObject
+ * whose body is the metered stream itself: no part buffers, no copies, no SHA-256 of the
+ * payload for SigV4 (it goes UNSIGNED-PAYLOAD, see s3-payload.ts) — where the connection
+ * protects the bytes (https, loopback). Every other body — of unknown length, smaller
+ * than a part, over 5 GiB, over plain http to another host, or to a custom endpoint not
+ * known to commit a PutObject atomically (s3rver does not, see streamSinglePut) — goes
+ * through lib-storage's Upload, whose memory is bounded by the part size and queue size
+ * (about partSize × (queueSize + 1)), never by the file; its UploadParts and PutObject
+ * go UNSIGNED-PAYLOAD under the same rule, else signed.
  *
- * An archived object is never replaced. Both commit requests carry If-None-Match: *,
+ * Nothing is committed unless the body ended cleanly. lib-storage sends its commit
+ * (CompleteMultipartUpload, or the single PutObject of a small body) only after the
+ * body ended. The streamed PutObject holds back the body's last chunk until the body
+ * ended and passed its checks (the declared length included), so S3 never has the
+ * declared length of a body that fails — even in its final flush — and the request is
+ * aborted short. Either way a failed put leaves nothing under the key and an older
+ * object untouched.
+ *
+ * An archived object is never replaced. Every commit request carries If-None-Match: *,
  * so S3 itself refuses a taken key (412), and the key is also checked with HeadObject
- * before the upload starts and again just before the commit, because S3-compatible
- * servers may ignore the condition (s3rver 3.7.1 does; with it a commit racing the
- * last check can still replace an object). A taken key holding the same bytes (size
- * and SHA-256) is the archived result; other bytes are an ArchiveKeyConflictError.
- * The body's SHA-256 is computed while streaming and recorded as x-amz-meta-sha256
- * by a single PutObject; a multipart upload cannot record it (its metadata is sent
- * before the first byte), so such an object is compared by reading it back.
- * Reading needs s3:GetObject, and s3:ListBucket for a missing key to read as 404.
+ * before the upload starts and again just before the commit (for the streamed
+ * PutObject: before its last chunk goes out), because S3-compatible servers may ignore
+ * the condition (s3rver 3.7.1 does; with it a commit racing the last check can still
+ * replace an object). A taken key holding the same bytes (size and SHA-256) is the
+ * archived result; other bytes are an ArchiveKeyConflictError. The body's SHA-256 is
+ * computed while streaming and recorded as x-amz-meta-sha256 by the single PutObject of
+ * a small body (sent once the whole body was read); a multipart upload or a streamed
+ * PutObject cannot record it (their metadata is sent before the first byte), so such an
+ * object is compared by reading it back. Reading needs s3:GetObject, and s3:ListBucket
+ * for a missing key to read as 404.
  *
- * Checksums on the wire follow the client's configuration: the SDK's default adds a
- * CRC32 per part against AWS; against s3rver the client must use 'WHEN_REQUIRED'
- * (see tests/support/s3rver.ts).
+ * Checksums on the wire follow the client's configuration: the SDK's default
+ * ('WHEN_SUPPORTED') adds a CRC32 per part against AWS, and sends the streamed PutObject
+ * aws-chunked with a CRC32 trailer; against s3rver the client must use 'WHEN_REQUIRED'
+ * (see tests/support/s3rver.ts). A streamed PutObject cannot be replayed, so the SDK
+ * does not retry it: its failure fails the put (retryable), and the caller sends the
+ * file again.
  *
  * Resumable puts (`resumable`) go through our own multipart driver,
  * shared/adapters/archive-s3-multipart.ts (lib-storage's Upload cannot continue an
@@ -36,6 +53,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
+  UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -55,6 +73,7 @@ import {
 import { MAX_METADATA_BYTES, SHA256_METADATA_NAME, assertArchiveKey, assertArchiveMetadata } from './archive-rules';
 import { meterPutBody, writeCause, writeOrigin, type BodyMeter } from './archive-put-body';
 import { S3MultipartDriver } from './archive-s3-multipart';
+import { clientConnectionProtects, sendUnsignedPayload } from './s3-payload';
 
 const MiB = 1024 * 1024;
 /** S3's limits for multipart uploads. */
@@ -62,6 +81,8 @@ export const MIN_PART_SIZE_BYTES = 5 * MiB;
 export const MAX_PART_SIZE_BYTES = 5 * 1024 * MiB;
 export const MAX_PARTS = 10_000;
 export const MAX_OBJECT_BYTES = 5 * 1024 * 1024 * MiB;
+/** S3's limit for one PutObject: a body of known length up to this goes as one streamed PutObject. */
+export const MAX_SINGLE_PUT_BYTES = 5 * 1024 * MiB;
 
 export interface S3ArchiveStoreOptions {
   client: S3Client;
@@ -73,6 +94,17 @@ export interface S3ArchiveStoreOptions {
   serverSideEncryption?: 'AES256' | 'aws:kms';
   /** KMS key for 'aws:kms'; the bucket's default key when omitted. */
   kmsKeyId?: string;
+  /**
+   * Whether a body of known length, from one part size to 5 GiB, goes as one streamed
+   * PutObject (over a connection that protects it: https or loopback). The endpoint must
+   * commit a PutObject only once it has the whole declared body, and never show it
+   * before: S3 does (and MinIO); s3rver does not — it writes the object's file as the
+   * bytes arrive, so a PutObject in flight already reads as an object (the last check
+   * of the key would see the put's own bytes) and an aborted one stays, truncated.
+   * Default: on for S3 itself (a client without a custom endpoint), off for any custom
+   * endpoint.
+   */
+  streamSinglePut?: boolean;
 }
 
 /** The bucket an S3 helper works on, through which client. */
@@ -93,6 +125,8 @@ export class S3ArchiveStore implements ArchiveStore {
   private readonly target: S3Target;
   private readonly serverSideEncryption: S3ArchiveStoreOptions['serverSideEncryption'];
   private readonly kmsKeyId: string | undefined;
+  private readonly streamSinglePut: boolean | undefined;
+  private unsignedPayload: Promise<boolean> | undefined;
 
   constructor(options: S3ArchiveStoreOptions) {
     const { partSizeBytes = 8 * MiB, queueSize = 4 } = options;
@@ -115,6 +149,7 @@ export class S3ArchiveStore implements ArchiveStore {
     this.queueSize = queueSize;
     this.serverSideEncryption = options.serverSideEncryption;
     this.kmsKeyId = options.kmsKeyId;
+    this.streamSinglePut = options.streamSinglePut;
     this.target = { client: this.client, bucket: this.bucket };
     this.resumable = new S3MultipartDriver({
       client: this.client,
@@ -146,13 +181,16 @@ export class S3ArchiveStore implements ArchiveStore {
       const before = await this.probe(key, signal);
       if (typeof before === 'object') {
         // Taken already: read the body for its digest, upload nothing.
-        for await (const _chunk of chunks) {
-          // drain
-        }
+        await drain(chunks);
         return await this.settleTaken(key, meter, before, signal);
       }
+      const unsigned = await this.signsNoPayload();
+      if (this.streamsInOnePut(input.contentLength, unsigned)) {
+        await this.putStreamed(key, input, metadata, chunks, signal);
+        return { location: this.describe(key), size: meter.bytes };
+      }
       upload = new Upload({
-        client: this.guardedClient(key, meter, signal),
+        client: this.guardedClient(key, meter, signal, unsigned),
         params: {
           Bucket: this.bucket,
           Key: key,
@@ -175,6 +213,13 @@ export class S3ArchiveStore implements ArchiveStore {
       await upload.done();
       return { location: this.describe(key), size: meter.bytes };
     } catch (error) {
+      const refused = error instanceof KeyTaken || isPreconditionFailed(error);
+      if (refused && meter.bodyError === undefined && !signal?.aborted) {
+        // Only a commit is refused this way. lib-storage sends its commits once the body
+        // was read to its end; S3 may refuse a streamed PutObject before (a 412 to its
+        // Expect: 100-continue): read the rest, for the digest and the body's own checks.
+        await drain(chunks).catch(ignore);
+      }
       // done() settles only after every part in flight has settled, so the abort
       // below cannot race an UploadPart.
       const origin = writeOrigin(meter, signal);
@@ -183,8 +228,7 @@ export class S3ArchiveStore implements ArchiveStore {
       const cleanupError = await this.abortMultipart(key, upload?.uploadId);
       // Found by the first check, before any upload existed: nothing to add.
       if (error instanceof ArchiveKeyConflictError) throw error;
-      if (origin === 'store' && (error instanceof KeyTaken || isPreconditionFailed(error))) {
-        // Only a commit request is refused this way, so the body was read to its end.
+      if (origin === 'store' && refused) {
         return await this.settleAfterRefusedCommit(key, meter, error, cleanupError, signal);
       }
       throw new ArchiveWriteError(`could not store ${key} in s3://${this.bucket}: ${describeError(cause)}`, key, origin, {
@@ -236,14 +280,80 @@ export class S3ArchiveStore implements ArchiveStore {
     return probeObject(this.target, key, signal);
   }
 
+  /** Whether the body goes as one streamed PutObject (see the top of this file); else through lib-storage's Upload. */
+  private streamsInOnePut(contentLength: number | undefined, unsigned: boolean): boolean {
+    // A stream body goes unsigned whatever we do (the SDK cannot hash it ahead): only over a connection that protects it.
+    if (!(this.streamSinglePut ?? !hasCustomEndpoint(this.client)) || !unsigned || contentLength === undefined) return false;
+    // Under a part, lib-storage's single PutObject (sent once the body was read) records the digest, which saves reading the object back.
+    return contentLength >= this.partSizeBytes && contentLength <= MAX_SINGLE_PUT_BYTES;
+  }
+
+  /**
+   * One PutObject streaming the metered body (its length declared). Its last chunk goes
+   * out only once the body ended and passed its checks and the key was checked once
+   * more; a body that fails, or a key found taken (KeyTaken), aborts the request short of
+   * the declared length, so nothing is committed. Rejects with the body's own error, or
+   * KeyTaken, or S3's; on a refusal the rest of the body may still be unread.
+   */
+  private async putStreamed(
+    key: string,
+    input: ArchivePutInput,
+    metadata: Record<string, string>,
+    chunks: AsyncIterable<Buffer>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    const stopped = new AbortController();
+    let failure: { error: unknown } | undefined;
+    const body = heldBackBody(chunks, async () => {
+      const now = await this.probe(key, signal);
+      if (typeof now === 'object') throw new KeyTaken(now);
+    });
+    // The SDK pipes the body into the request, and a pipe does not end its destination on an error: abort the request.
+    body.on('error', (error) => {
+      failure ??= { error };
+      stopped.abort(error);
+    });
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      Body: body,
+      ContentLength: input.contentLength,
+      ContentType: input.contentType,
+      Metadata: metadata,
+      ServerSideEncryption: this.serverSideEncryption,
+      SSEKMSKeyId: this.kmsKeyId,
+      // S3 refuses to replace an object (412), even one committed after our own checks.
+      IfNoneMatch: '*',
+    });
+    // Only ever called where the connection protects the bytes (streamsInOnePut).
+    sendUnsignedPayload(command);
+    quietStreamingRetryWarning(command);
+    try {
+      await this.client.send(command, { abortSignal: signal ? AbortSignal.any([signal, stopped.signal]) : stopped.signal });
+    } catch (error) {
+      throw failure?.error ?? error;
+    } finally {
+      // Stops pulling the body, never ends it: a refused put reads it to its end.
+      body.destroy();
+    }
+  }
+
+  /** Whether payloads go UNSIGNED-PAYLOAD: only over a connection that protects them (s3-payload.ts). */
+  private signsNoPayload(): Promise<boolean> {
+    this.unsignedPayload ??= clientConnectionProtects(this.client);
+    return this.unsignedPayload;
+  }
+
   /**
    * The client lib-storage talks through: before a request that would commit, the key
    * is checked again (S3-compatible servers such as s3rver ignore If-None-Match), and
    * a single PutObject, sent only once the whole body was read, records its digest.
+   * With `unsigned`, the requests that carry bytes go UNSIGNED-PAYLOAD.
    */
-  private guardedClient(key: string, meter: BodyMeter, signal: AbortSignal | undefined): S3Client {
+  private guardedClient(key: string, meter: BodyMeter, signal: AbortSignal | undefined, unsigned: boolean): S3Client {
     const client = this.client;
     const send = async (command: unknown, ...rest: unknown[]): Promise<unknown> => {
+      if (unsigned && (command instanceof PutObjectCommand || command instanceof UploadPartCommand)) sendUnsignedPayload(command);
       const commits = command instanceof PutObjectCommand || command instanceof CompleteMultipartUploadCommand;
       if (commits) {
         if (command instanceof PutObjectCommand && meter.sha256 !== undefined) {
@@ -281,6 +391,82 @@ export class S3ArchiveStore implements ArchiveStore {
     return abortMultipartUpload(this.target, key, uploadId);
   }
 }
+
+/**
+ * The body of a streamed PutObject: the metered chunks, each sent once the next one is
+ * there, the last only after the body ended cleanly (the meter's checks passed) and
+ * `beforeLast` resolved. The server has the declared length only with that last chunk,
+ * so a body that fails — even in its final flush — or a `beforeLast` that throws leaves
+ * it short. Destroying the stream stops the pulling but never ends the chunks, which
+ * can then still be read to their end (drain).
+ */
+function heldBackBody(chunks: AsyncIterable<Buffer>, beforeLast: () => Promise<void>): Readable {
+  const source = chunks[Symbol.asyncIterator]();
+  async function* held(): AsyncGenerator<Buffer> {
+    let last: Buffer | undefined;
+    for (;;) {
+      // Not for await: leaving the loop must not end the source.
+      const step = await source.next();
+      if (stream.destroyed) return;
+      if (step.done) break;
+      // An empty chunk held back would let the chunk before it complete the body.
+      if (step.value.length === 0) continue;
+      if (last !== undefined) yield last;
+      last = step.value;
+    }
+    await beforeLast();
+    if (stream.destroyed) return;
+    if (last !== undefined) yield last;
+  }
+  const stream = Readable.from(held(), { objectMode: false });
+  return stream;
+}
+
+const STREAMING_RETRY_WARNING = 'An error was encountered in a non-retryable streaming request.';
+
+/**
+ * The SDK's retry step does not retry a request with a stream body (it cannot be sent
+ * again) and says so on the console (with the default no-op logger) or the client's
+ * logger, for every such failure; the put reports its failures itself. Drops that one
+ * line, for this command only; everything else goes to the client's logger as before.
+ */
+function quietStreamingRetryWarning(command: PutObjectCommand): void {
+  command.middlewareStack.add(
+    (next, context) => (args) => {
+      const logger = context.logger;
+      context.logger = {
+        trace: (...content: unknown[]) => logger?.trace?.(...content),
+        debug: (...content: unknown[]) => logger?.debug(...content),
+        info: (...content: unknown[]) => logger?.info(...content),
+        warn: (...content: unknown[]) => {
+          if (content[0] !== STREAMING_RETRY_WARNING) logger?.warn(...content);
+        },
+        error: (...content: unknown[]) => logger?.error(...content),
+      };
+      return next(args);
+    },
+    { step: 'initialize', name: 'zoomArchiverQuietStreamingRetry', override: true },
+  );
+}
+
+/**
+ * Whether the client talks to another endpoint than S3's own: one it was given, or one
+ * from the environment or the shared config (AWS_ENDPOINT_URL_S3), which the SDK sets
+ * on its config at the first request (the put's first check of the key comes before).
+ */
+function hasCustomEndpoint(client: S3Client): boolean {
+  const config = client.config as { endpoint?: unknown; isCustomEndpoint?: boolean };
+  return config.isCustomEndpoint === true || config.endpoint !== undefined;
+}
+
+/** Reads the metered chunks to their end (a body's errors are recorded by its meter). */
+async function drain(chunks: AsyncIterable<Buffer>): Promise<void> {
+  for await (const _chunk of chunks) {
+    // drain
+  }
+}
+
+function ignore(): void {}
 
 /** What probe() learns of an object under the key. */
 export interface StoredObject {
