@@ -15,7 +15,7 @@ import { DetailType } from '../../shared/events';
 import type { AuditLog, AuditRecord, DailyTotal } from '../../shared/ports/audit-log';
 import type { LedgerEntry, UploadLedger } from '../../shared/ports/upload-ledger';
 import { summarize, type Summary24h } from '../cli/status';
-import { recentRecordingIds, summarizeRecording, type RecordingSummary } from './recording-view';
+import { recentRecordingIds, rejectionExplanation, summarizeRecording, type RecordingSummary } from './recording-view';
 
 export const RECENT_RECORDINGS = 50;
 /** Events read for the recent recordings: about 6 per recording; read again 10× wider when they name too few. */
@@ -226,7 +226,7 @@ function rejectionsOf(problems: readonly AuditRecord[]): RejectionRow[] {
       course: r.course,
       time: r.time,
       reason: typeof r.data.reason === 'string' ? r.data.reason : 'rejected',
-      explanation: r.summary.replace(/^rejected \([^)]*\): /, ''),
+      explanation: rejectionExplanation(r),
     });
   }
   return rows.slice(0, RECENT_RECORDINGS);

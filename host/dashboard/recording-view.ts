@@ -90,7 +90,7 @@ export function summarizeRecording(history: readonly AuditRecord[]): RecordingSu
     switch (record.detailType) {
       case DetailType.RecordingRejected:
         rejectedLast = true;
-        summary.rejection = { reason: str(d.reason) ?? 'rejected', explanation: record.summary.replace(/^rejected \([^)]*\): /, '') };
+        summary.rejection = { reason: str(d.reason) ?? 'rejected', explanation: rejectionExplanation(record) };
         break;
       case DetailType.FileUploadRequested: {
         rejectedLast = false;
@@ -142,6 +142,9 @@ function stateOf(s: RecordingSummary, rejectedLast: boolean, archivedAnnounced: 
   if (s.failedFiles === 0) return archivedAnnounced || s.uploadedFiles === s.files.length ? 'archived' : 'processing';
   return s.uploadedFiles > 0 ? 'partly_archived' : 'failed';
 }
+
+/** A RecordingRejected record's explanation: its summary without the "rejected (reason): " the audit trail writes first. */
+export const rejectionExplanation = (record: AuditRecord): string => record.summary.replace(/^rejected \([^)]*\): /, '');
 
 /** Recording ids in order of their latest event, from records newest first; reconciliation runs left out. */
 export function recentRecordingIds(newestFirst: readonly AuditRecord[], limit: number): string[] {

@@ -25,8 +25,7 @@ import { lambdaHandler } from '../../shared/lambda/handler';
 import { createLogger, type AppLogger } from '../../shared/logger';
 import type { AuditLog } from '../../shared/ports/audit-log';
 import { auditMetricsOf, METRICS_NAMESPACE, METRICS_SERVICE, type AuditMetric } from './metrics';
-import { toAuditRecord } from './summarize';
-import { auditEvent } from './use-case';
+import { recordAuditEvent } from './use-case';
 
 export const AuditLambdaEnv = z.object({ AUDIT_TABLE_NAME: requiredVar(), ...LOGGING_ENV });
 
@@ -64,8 +63,8 @@ export function createAuditDeps(env: Env, adapters: AuditLambdaAdapters = {}): A
  */
 export async function handleAuditEvent(event: EventBridgeEvent<string, unknown>, deps: AuditDeps): Promise<'written' | 'duplicate'> {
   const input = parseEvent(event, ...ALL_DETAIL_TYPES);
-  const outcome = await auditEvent(input, deps);
-  if (outcome === 'written') emitMetrics(auditMetricsOf(toAuditRecord(input)), input.id, deps);
+  const { outcome, record } = await recordAuditEvent(input, deps);
+  if (outcome === 'written') emitMetrics(auditMetricsOf(record), input.id, deps);
   return outcome;
 }
 
