@@ -176,7 +176,6 @@ export class S3MultipartDriver implements ResumableArchive {
   private readonly target: S3Target;
   private readonly serverSideEncryption: S3MultipartDriverOptions['serverSideEncryption'];
   private readonly kmsKeyId: string | undefined;
-  private unsignedPayload: Promise<boolean> | undefined;
 
   constructor(options: S3MultipartDriverOptions) {
     const { partSizeBytes, queueSize } = options;
@@ -387,7 +386,10 @@ export class S3MultipartDriver implements ResumableArchive {
   }): Promise<CompletedPart[]> {
     const { key, input, partSize, resume, state, checksums } = run;
     const { signal, onCheckpoint } = input;
-    const unsigned = await this.signsNoPayload();
+    // Parts go UNSIGNED-PAYLOAD instead of SigV4's SHA-256 of every part (a third hash of every
+    // byte, on the event loop) only where the connection itself protects them: TLS or
+    // loopback (s3-payload.ts; https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html).
+    const unsigned = await clientConnectionProtects(this.target.client);
     const firstPart = (resume?.parts.length ?? 0) + 1;
     const checkpointParts: CheckpointPart[] = resume ? resume.parts.map((part) => ({ ...part })) : [];
     let bytesCommitted = resume?.bytes ?? 0;
@@ -571,19 +573,6 @@ export class S3MultipartDriver implements ResumableArchive {
     throw new Error(`ListParts answered more than ${MAX_LIST_PAGES} pages`);
   }
 
-  /**
-   * Whether parts go with `x-amz-content-sha256: UNSIGNED-PAYLOAD` instead of the SHA-256
-   * of every part that SigV4 would otherwise sign — a third hash of every byte, on the
-   * event loop. Only where the connection itself protects the bytes: TLS (S3's own
-   * endpoints, any https endpoint) or loopback; S3 documents the value for exactly this
-   * (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html).
-   * With the SDK's default checksums each part still carries its CRC32, which S3 checks.
-   */
-  private signsNoPayload(): Promise<boolean> {
-    this.unsignedPayload ??= clientConnectionProtects(this.target.client);
-    return this.unsignedPayload;
-  }
-
   /** Whether the client sends checksums it is not required to (the SDK's default): then the upload needs them for every part. */
   private async usesChecksums(): Promise<boolean> {
     const setting = (this.target.client.config as { requestChecksumCalculation?: () => Promise<string> }).requestChecksumCalculation;
@@ -681,7 +670,6 @@ function checksumsOf(source: Partial<CompletedPart> | undefined): Partial<Comple
 }
 
 // The rule for unsigned payloads is s3-payload.ts's (put follows it too); re-exported for this module's callers.
-export { connectionProtects, type S3Endpoint } from './s3-payload';
 
 function isNoSuchUpload(error: unknown): boolean {
   return errorName(error) === 'NoSuchUpload';

@@ -126,7 +126,6 @@ export class S3ArchiveStore implements ArchiveStore {
   private readonly serverSideEncryption: S3ArchiveStoreOptions['serverSideEncryption'];
   private readonly kmsKeyId: string | undefined;
   private readonly streamSinglePut: boolean | undefined;
-  private unsignedPayload: Promise<boolean> | undefined;
 
   constructor(options: S3ArchiveStoreOptions) {
     const { partSizeBytes = 8 * MiB, queueSize = 4 } = options;
@@ -184,7 +183,7 @@ export class S3ArchiveStore implements ArchiveStore {
         await drain(chunks);
         return await this.settleTaken(key, meter, before, signal);
       }
-      const unsigned = await this.signsNoPayload();
+      const unsigned = await clientConnectionProtects(this.client);
       if (this.streamsInOnePut(input.contentLength, unsigned)) {
         await this.putStreamed(key, input, metadata, chunks, signal);
         return { location: this.describe(key), size: meter.bytes };
@@ -338,11 +337,6 @@ export class S3ArchiveStore implements ArchiveStore {
     }
   }
 
-  /** Whether payloads go UNSIGNED-PAYLOAD: only over a connection that protects them (s3-payload.ts). */
-  private signsNoPayload(): Promise<boolean> {
-    this.unsignedPayload ??= clientConnectionProtects(this.client);
-    return this.unsignedPayload;
-  }
 
   /**
    * The client lib-storage talks through: before a request that would commit, the key

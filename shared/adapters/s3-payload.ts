@@ -61,8 +61,18 @@ export function connectionProtects(endpoint: S3Endpoint | undefined): boolean {
   return protocol === 'https:' || protocol === 'https' || (hostname !== undefined && isLoopbackHost(hostname));
 }
 
-/** connectionProtects for the endpoint `client` was configured with. */
-export async function clientConnectionProtects(client: S3Client): Promise<boolean> {
-  const resolve = (client.config as { endpoint?: () => Promise<S3Endpoint> }).endpoint;
-  return connectionProtects(await resolve?.());
+const protectedClients = new WeakMap<S3Client, Promise<boolean>>();
+
+/**
+ * connectionProtects for the endpoint `client` was configured with, resolved once per
+ * client (the plain put and the resumable driver share theirs).
+ */
+export function clientConnectionProtects(client: S3Client): Promise<boolean> {
+  let answer = protectedClients.get(client);
+  if (!answer) {
+    const resolve = (client.config as { endpoint?: () => Promise<S3Endpoint> }).endpoint;
+    answer = (async () => connectionProtects(await resolve?.()))();
+    protectedClients.set(client, answer);
+  }
+  return answer;
 }
