@@ -103,6 +103,20 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
   const formKey = randomBytes(32);
   const csrfToken = createHmac('sha256', formKey).update('zoom-archiver dashboard retry').digest('base64url');
   const liveIntervalMs = options.liveIntervalMs ?? 2000;
+  // One change check per interval, whatever the number of open tabs and page renders:
+  // each is a few reads (on DynamoDB, queries), so every caller within the interval shares the last answer.
+  let versionAt = -Infinity;
+  let versionRead: Promise<string> | undefined;
+  const currentVersion = (): Promise<string> => {
+    if (!versionRead || performance.now() - versionAt >= liveIntervalMs / 2) {
+      versionAt = performance.now();
+      versionRead = readModel.version().catch((error: unknown) => {
+        versionRead = undefined; // a failed read is not remembered
+        throw error;
+      });
+    }
+    return versionRead;
+  };
   // Open live-update streams, ended together when the server stops (one listener, however many tabs).
   const streams = new Set<{ abort(): void }>();
   options.signal?.addEventListener('abort', () => streams.forEach((stream) => stream.abort()), { once: true });
@@ -143,7 +157,7 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
     const signed = notice !== undefined && c.req.query('sig') === noticeSignature(notice, kind);
     return {
       where: options.where,
-      version: await readModel.version(),
+      version: await currentVersion(),
       notice: signed ? { kind, text: notice } : undefined,
       ...extra,
     };
@@ -189,7 +203,7 @@ export function createDashboardApp(options: DashboardAppOptions): Hono {
       streams.add(stream);
       try {
         while (!stream.aborted && !stream.closed && !options.signal?.aborted) {
-          const version = await readModel.version();
+          const version = await currentVersion();
           if (version !== last) {
             await stream.writeSSE({ event: 'change', data: version });
             last = version;
