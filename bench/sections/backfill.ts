@@ -61,7 +61,7 @@ interface CommandRun {
 }
 
 /** `zoom-archiver ARGS` to its end, stdout and stderr apart (the summary is on stdout). */
-function runZoomArchiver(args: readonly string[], env: Record<string, string>): Promise<CommandRun> {
+export function runZoomArchiver(args: readonly string[], env: Record<string, string>): Promise<CommandRun> {
   const started = performance.now();
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
@@ -81,7 +81,7 @@ function runZoomArchiver(args: readonly string[], env: Record<string, string>): 
 }
 
 /** The last JSON object printed (pretty-printed: it starts on a line of its own, `{`). */
-function lastJson<T>(stdout: string): T {
+export function lastJson<T>(stdout: string): T {
   const lines = stdout.split('\n');
   const start = lines.lastIndexOf('{');
   if (start < 0) throw new Error(`no JSON summary in the output:\n${stdout.slice(-2000)}`);
@@ -166,10 +166,10 @@ async function loadFor(url: string, seconds: number): Promise<LoadResult> {
   return load.stop();
 }
 
-/** `count` course recordings spread evenly over the range, the first at noon on FROM, the last at noon on TO. */
-function yearOfLessons(count: number): SimulatedRecordingSpec[] {
-  const first = Date.parse(`${FROM}T12:00:00Z`);
-  const last = Date.parse(`${TO}T12:00:00Z`);
+/** `count` course recordings spread evenly over the range, the first at noon on `from`, the last at noon on `to`. */
+export function lessonsBetween(count: number, from = FROM, to = TO, fileBytes = FILE_BYTES): SimulatedRecordingSpec[] {
+  const first = Date.parse(`${from}T12:00:00Z`);
+  const last = Date.parse(`${to}T12:00:00Z`);
   const step = count > 1 ? (last - first) / (count - 1) : 0;
   return Array.from({ length: count }, (_, i) => {
     const start = new Date(Math.round(first + i * step));
@@ -179,7 +179,7 @@ function yearOfLessons(count: number): SimulatedRecordingSpec[] {
       meetingId: 8_100_000_000 + i,
       startTime,
       durationMinutes: 50,
-      files: [{ fileType: 'MP4', size: FILE_BYTES }],
+      files: [{ fileType: 'MP4', size: fileBytes }],
     };
   });
 }
@@ -196,7 +196,7 @@ const routes = (stats: ApiStats) =>
     .map(([route, n]) => `${route} ${n}`)
     .join(', ') || 'none';
 
-function countArchived(dataDir: string): number {
+export function countArchived(dataDir: string): number {
   try {
     return readdirSync(join(dataDir, 'archive'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.mp4')).length;
   } catch {
@@ -211,7 +211,7 @@ export async function run(ctx: BenchContext): Promise<string> {
   let serve: Awaited<ReturnType<typeof startServeProcess>> | undefined;
   try {
     const addStarted = performance.now();
-    await simulator.addRecordings(yearOfLessons(count));
+    await simulator.addRecordings(lessonsBetween(count));
     ctx.log(`backfill: ${count} recordings added to the simulator in ${((performance.now() - addStarted) / 1000).toFixed(1)} s`);
     await simulator.setRateLimit('medium', MEDIUM_PER_SECOND);
 
