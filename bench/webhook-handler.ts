@@ -10,7 +10,7 @@ import { handleWebhookDelivery } from '../services/webhook/use-case';
 import { recordingWithFiles, signedHeaders } from '../tests/support/fixtures';
 import { summarize, type Summary } from './stats';
 
-const SECRET = 'bench-secret';
+const SECRET = 'bench-webhook-secret-token';
 
 export interface HandlerBench {
   files: number;
