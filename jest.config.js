@@ -7,7 +7,7 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests'],
   testMatch: ['**/*.test.ts'],
-  // Long reliability scenarios (*.long.test.ts) run with `npm run test:reliability`, not `npm test`.
+  // Long scenarios (*.long.test.ts) run with `npm run test:reliability` and `npm run test:rehearsal`, not `npm test`.
   testPathIgnorePatterns: process.env.RELIABILITY ? ['/node_modules/'] : ['/node_modules/', '\\.long\\.test\\.ts$'],
   transform: {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: transpileOnly }],
