@@ -327,6 +327,7 @@ export class S3ArchiveStore implements ArchiveStore {
     // Only ever called where the connection protects the bytes (streamsInOnePut).
     sendUnsignedPayload(command);
     quietStreamingRetryWarning(command);
+    handleWrappedBodyErrors(command);
     try {
       await this.client.send(command, { abortSignal: signal ? AbortSignal.any([signal, stopped.signal]) : stopped.signal });
     } catch (error) {
@@ -424,6 +425,26 @@ const STREAMING_RETRY_WARNING = 'An error was encountered in a non-retryable str
  * logger, for every such failure; the put reports its failures itself. Drops that one
  * line, for this command only; everything else goes to the client's logger as before.
  */
+/**
+ * With the SDK's default checksums ('WHEN_SUPPORTED', what Lambda runs), the SDK sends
+ * the body through an aws-chunked stream of its own, which re-emits the body's error and
+ * has no error listener: a body that fails mid-put (a Zoom download reset) was an
+ * uncaught exception that killed the process. The error itself is handled on the body
+ * (putStreamed records it and aborts the request); this only gives the SDK's wrapper a
+ * listener. Found by the cloud rehearsal (tests/rehearsal).
+ */
+function handleWrappedBodyErrors(command: PutObjectCommand): void {
+  command.middlewareStack.add(
+    (next) => (args) => {
+      const body = (args.request as { body?: unknown }).body as { on?: unknown; listenerCount?: (event: string) => number } | undefined;
+      if (body && typeof body.on === 'function' && body.listenerCount?.('error') === 0) (body as NodeJS.EventEmitter).on('error', () => undefined);
+      return next(args);
+    },
+    // After the build step, where the checksum middleware wraps the body.
+    { step: 'finalizeRequest', name: 'zoomArchiverWrappedBodyErrors', override: true },
+  );
+}
+
 function quietStreamingRetryWarning(command: PutObjectCommand): void {
   command.middlewareStack.add(
     (next, context) => (args) => {

@@ -186,6 +186,30 @@ describe('S3ArchiveStore, streamed single PutObject: requests', () => {
     expect(await held(key)).toBeUndefined();
   });
 
+  test("the source failing midway with the SDK's default checksums (aws-chunked, as in Lambda): the same rejection, no uncaught error", async () => {
+    // With WHEN_SUPPORTED the SDK wraps the body in an aws-chunked stream that re-emits the body's error.
+    const lambdaLike = createS3rverClient(proxy.endpoint, { requestChecksumCalculation: 'WHEN_SUPPORTED' });
+    const target = new S3ArchiveStore({ client: lambdaLike, bucket: s3.bucket, partSizeBytes: CONTRACT_PART_SIZE, streamSinglePut: true });
+    const key = 'single/broken-chunked.mp4';
+    const broke = new Error('download broke');
+    const body = generatedBody({ size: 12 * MiB, seed: 'broken-chunked', failAfter: 7 * MiB, error: broke });
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => uncaught.push(error);
+    process.prependListener('uncaughtException', onUncaught);
+    try {
+      const error = await rejection(target.put({ key, body, contentLength: 12 * MiB, metadata: {} }));
+      await new Promise((resolve) => setTimeout(resolve, 100)); // an error re-emitted late would surface by now
+
+      expect(error).toMatchObject({ origin: 'body', retryable: true, key });
+      expect((error as ArchiveWriteError).cause).toBe(broke);
+      expect(uncaught).toEqual([]);
+      expect(await held(key)).toBeUndefined();
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      lambdaLike.destroy();
+    }
+  });
+
   test('a body failing in its final flush never sends its last chunk', async () => {
     const key = 'single/flush.mp4';
     const size = 12 * MiB;
