@@ -29,7 +29,9 @@ import { matchesPattern, validatePattern } from '../../../host/bus/event-pattern
 import type { EventPattern } from '../../../shared/events';
 import { startDynalite, type DynaliteHandle } from '../../support/dynalite';
 import { startEventBridgeStandIn, type EventBridgeStandIn, type StandInEntry } from '../../support/eventbridge-standin';
-import { evaluate, startRecordingProxy } from './iam';
+import type { AccountContext } from './aws-call';
+import { evaluate, type IamCall, type PolicyStatement } from './iam-policy';
+import { startRecordingProxy, type RecordingProxy } from './recording-proxy';
 import { lambdaRuntimeEnv, LambdaFunctionRunner, type InvokeResult } from './lambda-runner';
 import { startRehearsalS3rver, type RehearsalS3rver } from './rehearsal-s3rver';
 import { startS3Front, type S3Front } from './s3-front';
@@ -130,10 +132,10 @@ export interface BusEvent {
 /** One call to check against a principal's policies. */
 export interface ReplayedCall {
   /** The function's access key id = its logical id. */
-  principal: string;
+  principal: string | undefined;
   service: string;
   operation: string;
-  calls: { action: string; resource: string; context?: Record<string, unknown> }[];
+  calls: IamCall[];
   status?: number;
   /** Made by AWS on the function's behalf (Lambda's destination write, event source polling). */
   byService?: string;
@@ -153,8 +155,6 @@ export interface UnmodelledCall {
   target: string;
   path: string;
 }
-
-type RecordingProxy = Awaited<ReturnType<typeof startRecordingProxy>>;
 
 interface Mapping {
   fn: RehearsalFunction;
@@ -176,6 +176,8 @@ export class Rehearsal {
   readonly serviceCalls: ReplayedCall[] = [];
   /** Requests to a service the rehearsal does not model (AWS_ENDPOINT_URL catch-all). */
   readonly unmodelledCalls: UnmodelledCall[];
+  /** Allowed calls whose deciding statement had condition keys the request does not show (IAM replay notes; kept across clearRecords). */
+  readonly notes = new Set<string>();
   readonly resolver: IntrinsicResolver;
   readonly template: CfnTemplate;
   private readonly pending = new Set<Promise<unknown>>();
@@ -212,9 +214,9 @@ export class Rehearsal {
 
   async provision(): Promise<void> {
     const r = this.resolver;
-    for (const [, table] of resourcesOfType(this.template, 'AWS::DynamoDB::Table')) {
+    for (const [id, table] of resourcesOfType(this.template, 'AWS::DynamoDB::Table')) {
       const p = r.resolve(table.Properties) as Record<string, any>;
-      const tableName = String(p.TableName ?? r.ref(this.idOf(table)));
+      const tableName = String(p.TableName ?? r.ref(id));
       // What the IAM replay reads dynamodb:LeadingKeys from (the table's partition key).
       const hashKey = (p.KeySchema as { AttributeName: string; KeyType: string }[]).find((k) => k.KeyType === 'HASH')?.AttributeName;
       if (hashKey) this.servers.partitionKeys[tableName] = hashKey;
@@ -262,12 +264,6 @@ export class Rehearsal {
     this.servers.sqs.onActivity((arn) => {
       for (const mapping of this.mappings) if (mapping.queueArn === arn) this.poll(mapping);
     });
-  }
-
-  private idOf(resource: CfnResource): string {
-    const found = Object.entries(this.template.Resources).find(([, r]) => r === resource);
-    if (!found) throw new Error('resource not in the template');
-    return found[0];
   }
 
   private addFunction(id: string, resource: CfnResource): void {
@@ -609,12 +605,12 @@ export class Rehearsal {
       .filter((p) => (p.Queues as string[]).some((url) => this.servers.sqs.queueByArn(queueArn).url === url))
       .flatMap((p) => p.PolicyDocument.Statement as Record<string, any>[])
       .filter((s) => principalMatches(s.Principal, servicePrincipal));
-    const verdict = evaluate(statements as never, {
+    const verdict = evaluate(statements as PolicyStatement[], {
       action: 'sqs:SendMessage',
       resource: queueArn,
       context: { 'aws:SourceArn': sourceArn, 'aws:SecureTransport': 'true', 'aws:PrincipalServiceName': servicePrincipal },
-    } as never) as { allowed: boolean; reason?: string };
-    return verdict.allowed ? '' : `the queue policy does not let ${servicePrincipal} send (${verdict.reason ?? 'denied'})`;
+    });
+    return verdict.allowed ? '' : `the queue policy does not let ${servicePrincipal} send (${verdict.reason})`;
   }
 
   // ---------------------------------------------------------------------------------
@@ -737,7 +733,7 @@ export class Rehearsal {
   // IAM replay
 
   /** The identity-policy statements of a function's role (AWS::IAM::Policy on it and the role's inline policies), resolved. */
-  roleStatements(fn: RehearsalFunction): Record<string, any>[] {
+  roleStatements(fn: RehearsalFunction): PolicyStatement[] {
     const roleRef = fn.resource.Properties.Role;
     const roleId = roleRef?.['Fn::GetAtt']?.[0] as string | undefined;
     if (!roleId || !this.template.Resources[roleId]) throw new Error(`${fn.logicalId}: its role is not a resource of the stack`);
@@ -747,39 +743,39 @@ export class Rehearsal {
     const attached = resourcesOfType(this.template, 'AWS::IAM::Policy')
       .filter(([, policy]) => (policy.Properties.Roles ?? []).some((ref: { Ref?: string }) => ref.Ref === roleId))
       .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as unknown[]);
-    return this.resolver.resolve([...inline, ...attached]) as Record<string, any>[];
+    return this.resolver.resolve([...inline, ...attached]) as PolicyStatement[];
   }
 
   /** Deny statements of the bucket's policy (resource-based; its Allow statements grant nothing the role does not). */
-  private bucketDenyStatements(): Record<string, any>[] {
+  private bucketDenyStatements(): (PolicyStatement & { Principal?: unknown })[] {
     return resourcesOfType(this.template, 'AWS::S3::BucketPolicy')
-      .flatMap(([, policy]) => (this.resolver.resolve(policy.Properties.PolicyDocument) as { Statement: Record<string, any>[] }).Statement)
+      .flatMap(([, policy]) => (this.resolver.resolve(policy.Properties.PolicyDocument) as { Statement: (PolicyStatement & { Principal?: unknown })[] }).Statement)
       .filter((s) => s.Effect === 'Deny');
   }
 
   private denialsOf(call: ReplayedCall): IamViolation[] {
-    const fn = this.functions.get(call.principal);
+    const fn = call.principal === undefined ? undefined : this.functions.get(call.principal);
     const out: IamViolation[] = [];
     for (const c of call.calls) {
-      const base = { service: fn?.service ?? call.principal, functionId: call.principal, operation: call.operation, action: c.action, resource: c.resource };
+      const principal = call.principal ?? '(unsigned)';
+      const base = { service: fn?.service ?? principal, functionId: principal, operation: call.operation, action: c.action, resource: c.resource };
       if (!fn) {
-        out.push({ ...base, reason: `principal ${call.principal} is no function of the stack` });
+        out.push({ ...base, reason: `principal ${principal} is no function of the stack` });
         continue;
       }
+      // What the SDK's connection shows: TLS (1.3) to every AWS endpoint.
       const context = { 'aws:SecureTransport': 'true', 's3:TlsVersion': '1.3', ...(c.context ?? {}) };
-      const verdict = evaluate(this.roleStatements(fn) as never, { action: c.action, resource: c.resource, context } as never) as { allowed: boolean; reason?: string; unevaluatedConditions?: unknown[] };
+      const verdict = evaluate(this.roleStatements(fn), { action: c.action, resource: c.resource, context });
       if (!verdict.allowed) {
-        out.push({ ...base, reason: verdict.reason ?? 'no statement allows it' });
+        out.push({ ...base, reason: verdict.reason });
         continue;
       }
+      if (verdict.unevaluatedConditions?.length) this.notes.add(`${fn.service} ${c.action}: allowed with condition keys the request does not show (${verdict.unevaluatedConditions.join(', ')})`);
       if (call.service === 's3') {
-        // An explicit Deny of the bucket policy matches when, read as an Allow, it would allow the call.
+        // The bucket policy is a resource policy: its explicit Deny statements apply to every principal.
         const denies = this.bucketDenyStatements().filter((s) => principalMatches(s.Principal, '*'));
-        const flipped: Record<string, any>[] = denies.map((s) => ({ ...s, Effect: 'Allow' }));
-        for (const statement of flipped) {
-          const match = evaluate([statement] as never, { action: c.action, resource: c.resource, context } as never) as { allowed: boolean };
-          if (match.allowed) out.push({ ...base, reason: `the bucket policy denies it (${JSON.stringify(statement.Condition ?? {})})` });
-        }
+        const verdictOfBucket = evaluate(denies, { action: c.action, resource: c.resource, context });
+        if (!verdictOfBucket.allowed && verdictOfBucket.statement) out.push({ ...base, reason: `the bucket policy: ${verdictOfBucket.reason}` });
       }
     }
     return out;
@@ -790,14 +786,15 @@ export class Rehearsal {
     const out: IamViolation[] = [];
     for (const service of REHEARSED_SERVICES) {
       const proxy = this.servers.proxies[service];
-      for (const recorded of proxy.recorded as ReplayedCall[]) {
+      for (const recorded of proxy.recorded) {
         if (recorded.calls.length === 0) {
-          out.push({ service: recorded.principal, functionId: recorded.principal, operation: `${service}:${recorded.operation}`, action: '?', resource: '?', reason: 'the call was recorded without an IAM action' });
+          const principal = recorded.principal ?? '(unsigned)';
+          out.push({ service: principal, functionId: principal, operation: `${service}:${recorded.operation}`, action: '?', resource: '?', reason: 'the call was recorded without an IAM action' });
         }
         out.push(...this.denialsOf(recorded));
       }
-      for (const error of proxy.errors as unknown[]) {
-        out.push({ service: '?', functionId: '?', operation: service, action: '?', resource: '?', reason: `the recording proxy could not read a request: ${String((error as Error)?.message ?? error)}` });
+      for (const error of proxy.errors) {
+        out.push({ service: '?', functionId: '?', operation: service, action: '?', resource: '?', reason: `the recording proxy could not read a request: ${error.message}` });
       }
     }
     for (const call of this.serviceCalls) out.push(...this.denialsOf(call));
@@ -809,7 +806,7 @@ export class Rehearsal {
 
   /** Every recorded call, for reports. */
   recordedCalls(): ReplayedCall[] {
-    return [...REHEARSED_SERVICES.flatMap((s) => this.servers.proxies[s].recorded as ReplayedCall[]), ...this.serviceCalls];
+    return [...REHEARSED_SERVICES.flatMap((s) => this.servers.proxies[s].recorded), ...this.serviceCalls];
   }
 
   /** Forgets recorded calls, invocations, events and problems (between scenarios). */
