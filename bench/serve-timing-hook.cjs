@@ -6,7 +6,8 @@
  * a request waits for a CPU that the load generator shares.
  *
  * - per POST: from Node's 'request' event (headers parsed) to the response's 'finish'
- *   (the last byte handed to the kernel), in ms;
+ *   (the last byte handed to the kernel), in ms — so including the wait for a turn
+ *   (host/turn-taking.ts);
  * - the main thread's event-loop delay (perf_hooks.monitorEventLoopDelay, 10 ms
  *   resolution): how long a ready request can wait behind other work.
  * On SIGUSR2 it writes both, since the previous signal, to BENCH_TIMING_OUT (written

@@ -3,13 +3,15 @@
  * check, served by @hono/node-server on HOST:PORT. The listener is open to the
  * internet (Zoom must reach it), so it bounds what an unauthenticated client can
  * hold: a request must arrive whole within seconds (Zoom sends < 1 MiB at once), and
- * connections are capped.
+ * connections are capped. Webhooks take turns with the loop (host/turn-taking.ts), so
+ * a sender opening a new connection is not kept waiting behind busy keep-alive ones.
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { createWebhookApp } from '../services/webhook/http';
+import { createWebhookApp, WEBHOOK_PATH } from '../services/webhook/http';
+import { TurnTaking } from './turn-taking';
 import type { WebhookDeps } from '../services/webhook/use-case';
 
 export interface RunningServer {
@@ -20,6 +22,12 @@ export interface RunningServer {
 export function createServerApp(webhook: WebhookDeps): Hono {
   const app = new Hono({ strict: false });
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // A few webhooks per loop iteration, so that new connections are accepted between them (host/turn-taking.ts).
+  const turns = new TurnTaking();
+  app.use(WEBHOOK_PATH, async (_c, next) => {
+    await turns.take();
+    await next();
+  });
   app.route('/', createWebhookApp(webhook));
   return app;
 }
