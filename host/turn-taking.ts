@@ -2,12 +2,13 @@
  * Webhooks take turns with the rest of the event loop, a few per loop iteration.
  *
  * libuv accepts one new connection per loop iteration (libuv/libuv#3696, libuv 1.45
- * and later, which Node.js 20 ships; seen here on 20.20): the listening socket gets its
- * turn once per poll phase. Without turns, every request already read is handled in
- * the same iteration, so under load an iteration lasts (busy connections × the webhook's cost) — 40 ms at 50 keep-alive
- * connections here — and a sender opening a new connection waits that long per
- * connection queued before it to be accepted: measured up to 0.5–0.9 s at
- * concurrency 50, while the server's own time per webhook stayed under 5 ms.
+ * and later, which Node.js 20 ships; seen here on 20.20): the listening socket gets
+ * its turn once per poll phase. Without turns, every request already read is handled
+ * in the same iteration, so under load an iteration lasts (busy connections × the
+ * webhook's cost) — 40 ms at 50 keep-alive connections here — and a sender opening a
+ * new connection waits that long per connection queued before it to be accepted:
+ * measured up to 0.5–0.9 s at concurrency 50, while the server's own time per webhook
+ * stayed under 5 ms.
  *
  * With turns, each iteration handles at most `perTurn` webhooks (FIFO, after their
  * headers are parsed) and then lets the loop go round: new connections are accepted
