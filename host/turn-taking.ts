@@ -22,9 +22,8 @@
 export const WEBHOOKS_PER_LOOP_TURN = 4;
 
 export class TurnTaking {
+  // Bounded by the server's connection cap, so taking from the front with splice is cheap.
   private readonly waiting: (() => void)[] = [];
-  private head = 0;
-  private scheduled = false;
 
   constructor(private readonly perTurn: number = WEBHOOKS_PER_LOOP_TURN) {
     if (!Number.isInteger(perTurn) || perTurn < 1) throw new RangeError(`perTurn must be a positive integer, got ${perTurn}`);
@@ -33,32 +32,19 @@ export class TurnTaking {
   /** Resolves at the caller's turn: in order of asking, at most `perTurn` per loop iteration. */
   take(): Promise<void> {
     return new Promise((resolve) => {
-      this.waiting.push(resolve);
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(this.turn);
-      }
+      // A turn is scheduled exactly while someone waits.
+      if (this.waiting.push(resolve) === 1) setImmediate(this.turn);
     });
   }
 
   /** Requests waiting for a turn. */
   get queued(): number {
-    return this.waiting.length - this.head;
+    return this.waiting.length;
   }
 
   // An immediate queued from inside an immediate runs in the next iteration, after its poll phase.
   private readonly turn = (): void => {
-    for (let given = 0; given < this.perTurn && this.head < this.waiting.length; given++) this.waiting[this.head++]!();
-    if (this.head === this.waiting.length) {
-      this.waiting.length = 0;
-      this.head = 0;
-      this.scheduled = false;
-    } else {
-      if (this.head >= 1024) {
-        this.waiting.splice(0, this.head); // a queue that never drains under steady load must not grow
-        this.head = 0;
-      }
-      setImmediate(this.turn);
-    }
+    for (const resolve of this.waiting.splice(0, this.perTurn)) resolve();
+    if (this.waiting.length > 0) setImmediate(this.turn);
   };
 }

@@ -22,7 +22,7 @@ import { SqliteAuditLog } from '../../shared/adapters/audit-sqlite';
 import { DetailType } from '../../shared/events';
 import { dataPaths } from '../../host/paths';
 import { startZoomSimulator, zoomEnvFor, type SimulatedRecording, type ZoomSimulator } from '../../tools/zoom-simulator/simulator';
-import { signedHeaders } from '../support/fixtures';
+import { postSignedWebhook } from '../support/webhook-post';
 import { writeResult, type LatencySummary, type LoadResult } from './faults/results';
 import { listFolder } from './faults/rig';
 import { waitFor } from '../support/wait-for';
@@ -49,21 +49,7 @@ function deliveryOrder(groups: number): number[] {
   return order;
 }
 
-/** POSTs a body signed like Zoom (x-zm-signature over the raw bytes); resolves with the status. */
-function deliver(url: URL, body: Buffer, agent: http.Agent | false): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { ...signedHeaders(body, SECRET), 'content-length': body.length } },
-      (response) => {
-        response.resume();
-        response.once('end', () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.setTimeout(10_000, () => request.destroy(new Error('no answer within 10 s')));
-    request.once('error', reject);
-    request.end(body);
-  });
-}
+const deliver = (url: URL, body: Buffer, agent: http.Agent | false) => postSignedWebhook(url, body, SECRET, agent);
 
 /** Sends every body at `concurrency`, each timed from the start of its request to the end of its answer. */
 async function send(url: URL, bodies: Buffer[], agent: http.Agent | false): Promise<{ latencies: number[]; statuses: string[]; seconds: number }> {

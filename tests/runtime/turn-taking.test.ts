@@ -5,15 +5,17 @@
  * many answers busy keep-alive connections get while new connections wait for theirs.
  */
 import { randomUUID } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { MemoryDeliveryGuard } from '../../shared/adapters/delivery-guard-memory';
 import { TokenSealer } from '../../shared/crypto/token-seal';
 import { silentLogger } from '../../shared/logger';
 import { createServerApp, startServer, type RunningServer } from '../../host/server';
 import { TurnTaking } from '../../host/turn-taking';
 import { WEBHOOK_PATH } from '../../services/webhook/http';
-import { loadZoomFixture, signedHeaders } from '../support/fixtures';
+import { loadZoomFixture } from '../support/fixtures';
 import { MemoryPublisher } from '../support/memory-publisher';
+import { waitFor } from '../support/wait-for';
+import { postSignedWebhook } from '../support/webhook-post';
 
 describe('TurnTaking', () => {
   it('gives at most perTurn turns per loop iteration, in the order they were asked for', async () => {
@@ -43,14 +45,16 @@ describe('TurnTaking', () => {
     expect(turns.queued).toBe(0);
   });
 
-  it('keeps giving turns to callers that arrive while others wait, and refuses a perTurn below 1', async () => {
+  it('keeps giving turns to callers that arrive while others wait (a new turn is scheduled once the queue empties), and refuses a perTurn below 1', async () => {
     const turns = new TurnTaking(1);
     const first = Array.from({ length: 3 }, () => turns.take());
     expect(turns.queued).toBe(3);
     await first[0];
     const late = turns.take();
+    expect(turns.queued).toBe(3);
     await Promise.all([...first, late]);
     expect(turns.queued).toBe(0);
+    await turns.take(); // after the queue emptied: hangs (and times out) unless a turn is scheduled again
     expect(() => new TurnTaking(0)).toThrow(/perTurn/);
   });
 });
@@ -71,15 +75,7 @@ describe('the server accepts new connections while keep-alive ones keep it busy'
   const fixture = loadZoomFixture('recording-completed-not-course');
   function deliver(agent: Agent): Promise<number> {
     fixture.payload.object.uuid = `${randomUUID()}==`;
-    const body = JSON.stringify(fixture);
-    return new Promise((resolve, reject) => {
-      const sent = request(new URL(WEBHOOK_PATH, server.url), { method: 'POST', agent, headers: { ...signedHeaders(body, SECRET), 'content-length': Buffer.byteLength(body) } }, (response) => {
-        response.resume();
-        response.once('end', () => resolve(response.statusCode ?? 0));
-      });
-      sent.once('error', reject);
-      sent.end(body);
-    });
+    return postSignedWebhook(new URL(WEBHOOK_PATH, server.url), JSON.stringify(fixture), SECRET, agent);
   }
 
   it(`answers ${NEW} new senders after a few rounds of ${BUSY} busy connections, not one round per sender queued ahead`, async () => {
@@ -94,7 +90,7 @@ describe('the server accepts new connections while keep-alive ones keep it busy'
         busyAnswers++;
       }
     });
-    while (busyAnswers < BUSY * 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitFor('the busy connections to be answered 5 times each', () => (busyAnswers >= BUSY * 5 ? true : undefined), 30_000, { intervalMs: 5 });
 
     const atOpen = busyAnswers;
     const fresh = Array.from({ length: NEW }, () => new Agent({ keepAlive: false }));
