@@ -1,8 +1,8 @@
 /**
  * Report section: where a transfer's time goes. A ladder of pieces measured alone on
  * the same file, interleaved like the main figures — curl to /dev/null (what the
- * simulator can serve), curl to the file (the limit), Node's HTTP clients with
- * nothing behind them, plus SHA-256 on and off the main thread, the bare pipe to the
+ * simulator can serve), curl to the file (the limit) and then fsynced (the disk's
+ * limit for a durable write), Node's HTTP clients and ours with nothing behind them, plus SHA-256 on and off the main thread, the bare pipe to the
  * file with and without fsync, and ours — then one CPU profile of ours per sink.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +18,9 @@ import { sizeLabel } from './transfer';
 const LADDER: (Entry & { what: string })[] = [
   { contender: 'curl-null', sink: 'folder', what: 'curl → /dev/null (what the simulator serves at most)' },
   { contender: 'curl', sink: 'folder', what: 'curl → file (the limit)' },
+  { contender: 'curl-fsync', sink: 'folder', what: 'curl → file, then fsync (as durable as ours: the disk\'s limit)' },
   { contender: 'probe:http-discard', sink: 'folder', what: 'node:http GET → discard' },
+  { contender: 'probe:get-discard', sink: 'folder', what: 'our GET (shared/adapters/http-get.ts, the downloader\'s) → discard' },
   { contender: 'probe:fetch-discard', sink: 'folder', what: 'fetch (undici) → discard' },
   { contender: 'probe:http-sha256', sink: 'folder', what: 'node:http GET + SHA-256 on the main thread → discard' },
   { contender: 'probe:http-sha256-thread', sink: 'folder', what: 'node:http GET + SHA-256 in a worker thread (chunks transferred) → discard' },

@@ -14,6 +14,7 @@ import { median, medianAndRange, table } from '../stats';
 const ENTRIES: Entry[] = [
   { contender: 'ours', sink: 'folder' },
   { contender: 'curl', sink: 'folder' },
+  { contender: 'curl-fsync', sink: 'folder' },
   { contender: 'bare', sink: 'folder' },
   { contender: 'ours', sink: 's3' },
   { contender: 'bare', sink: 's3' },
@@ -23,6 +24,7 @@ const ENTRIES: Entry[] = [
 const NAMES: Record<string, string> = {
   ours: 'ours (uploader use case)',
   curl: 'curl -L -o FILE',
+  'curl-fsync': 'curl -L -o FILE, then fsync',
   bare: 'bare Node pipe',
   original: 'original: one PutObject',
 };
@@ -58,8 +60,10 @@ function render(outcomes: Outcome[], sizes: number[]): string {
       'on the same disk. Every run is a fresh process; variants ran interleaved. The stored bytes of every run were hashed and compared with the simulated file. ' +
       'ours = `uploadFile` (ledger claim in SQLite, token unsealed, allowlisted download, verifier, store, events) with the single-machine defaults (5 MiB parts, queue 2); ' +
       'bare Node pipe = `http.get` + the 302 by hand, piped into `fs.createWriteStream` / lib-storage `Upload` (same part size and queue), nothing else; ' +
-      'original = the response stream as Body of one `PutObjectCommand` with ContentLength (S3 only); curl = `curl -sS -L -H "Authorization: Bearer …" -o FILE URL` (its own `time_total`). ' +
-      'ours fsyncs the file before its atomic rename; curl and the bare pipe do not. CPU = user + system seconds of the transferring process (all threads) per GiB.',
+      'original = the response stream as Body of one `PutObjectCommand` with ContentLength (S3 only); curl = `curl -sS -L -H "Authorization: Bearer …" -o FILE URL` (its own `time_total`); ' +
+      '"then fsync" adds the time of one fsync of the file curl wrote (its CPU is not counted). ' +
+      'ours fsyncs the file before its atomic rename (the archive says "archived" only of bytes on the disk); curl and the bare pipe do not, so their bytes may still be in the page cache when they stop. ' +
+      'CPU = user + system seconds of the transferring process (all threads) per GiB.',
   );
   out.push('');
   const rows: string[][] = [];
@@ -90,16 +94,18 @@ function render(outcomes: Outcome[], sizes: number[]): string {
     for (const sink of ['folder', 's3'] as Sink[]) {
       const ratio = (other: string) => pairedRatios(outcomes, 'ours', other, sink, sizeMiB, (r) => r.mbPerSec);
       const curl = sink === 'folder' ? ratio('curl') : [];
+      const durable = sink === 'folder' ? ratio('curl-fsync') : [];
       const bare = ratio('bare');
       const original = sink === 's3' ? ratio('original') : [];
       const targetRatios = sink === 'folder' ? curl : bare;
-      const target = sink === 'folder' ? 'ours ≥ 0.9 × curl' : 'ours ≥ 0.9 × bare pipe';
-      const met = targetRatios.length ? (median(targetRatios) >= 0.9 ? 'met' : 'missed') : 'not measured';
-      ratioRows.push([sink === 's3' ? 's3rver' : 'folder', sizeLabel(sizeMiB), medianAndRange(curl, 2), medianAndRange(bare, 2), medianAndRange(original, 2), `${target}: **${met}**`]);
-      verdicts.push(`${sink === 's3' ? 's3rver' : 'folder'} ${sizeLabel(sizeMiB)}: ${target} — ${met}`);
+      const verdict = (bound: number) => (targetRatios.length ? (median(targetRatios) >= bound ? 'met' : 'missed') : 'not measured');
+      // The folder: at least 0.6 × curl, 0.9 the target (issue 19); S3: 0.9 × the bare pipe.
+      const target = sink === 'folder' ? `ours ≥ 0.6 × curl: **${verdict(0.6)}**; ≥ 0.9: **${verdict(0.9)}**` : `ours ≥ 0.9 × bare pipe: **${verdict(0.9)}**`;
+      ratioRows.push([sink === 's3' ? 's3rver' : 'folder', sizeLabel(sizeMiB), medianAndRange(curl, 2), medianAndRange(durable, 2), medianAndRange(bare, 2), medianAndRange(original, 2), target]);
+      verdicts.push(`${sink === 's3' ? 's3rver' : 'folder'} ${sizeLabel(sizeMiB)}: ${target.replace(/\*\*/g, '')}`);
     }
   }
-  out.push(table(['sink', 'size', 'ours/curl', 'ours/bare pipe', 'ours/original', 'target'], ratioRows));
+  out.push(table(['sink', 'size', 'ours/curl', 'ours/(curl, then fsync)', 'ours/bare pipe', 'ours/original', 'target'], ratioRows));
   out.push('');
 
   out.push('## Memory of the uploader process (ours)');

@@ -6,7 +6,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -24,10 +24,11 @@ export const BENCH_TMP = join(__dirname, '..', 'tmp');
 const WORKER_JS = join(BENCH_TMP, 'transfer-worker.js');
 
 /**
- * A variant as the tables name it: curl (to the file, or to /dev/null) runs as its own
- * program, the others in the worker; `probe:<name>` is one of probes.ts.
+ * A variant as the tables name it: curl (to the file, to the file then fsynced — as
+ * durable as ours —, or to /dev/null) runs as its own program, the others in the
+ * worker; `probe:<name>` is one of probes.ts.
  */
-export type Contender = Exclude<Variant, 'probe'> | 'curl' | 'curl-null' | `probe:${ProbeName}`;
+export type Contender = Exclude<Variant, 'probe'> | 'curl' | 'curl-fsync' | 'curl-null' | `probe:${ProbeName}`;
 
 export interface Fixture {
   /** Same file system as s3rver's data (checked: both under the OS temp dir). */
@@ -143,9 +144,10 @@ export async function runOnce(fixture: Fixture, contender: Contender, sink: Sink
     let maxRssMB: number;
     let cpuSeconds: number;
     let worker: WorkerResult | undefined;
-    if (contender === 'curl' || contender === 'curl-null') {
+    if (contender === 'curl' || contender === 'curl-fsync' || contender === 'curl-null') {
       if (sink !== 'folder') throw new Error('curl writes to the folder only');
-      ({ seconds, maxRssMB, cpuSeconds } = await runCurl(file, contender === 'curl' ? folderTarget : '/dev/null'));
+      ({ seconds, maxRssMB, cpuSeconds } = await runCurl(file, contender === 'curl-null' ? '/dev/null' : folderTarget));
+      if (contender === 'curl-fsync') seconds += fsyncSeconds(folderTarget);
     } else {
       const probe = contender.startsWith('probe:') ? (contender.slice('probe:'.length) as ProbeName) : undefined;
       const job: WorkerJob = {
@@ -175,7 +177,7 @@ export async function runOnce(fixture: Fixture, contender: Contender, sink: Sink
       maxRssMB = worker.maxRssMB;
       cpuSeconds = worker.cpuUserSeconds + worker.cpuSystemSeconds;
     }
-    const stores = contender === 'ours' || contender === 'bare' || contender === 'original' || contender === 'curl' || contender === 'probe:bare-fsync';
+    const stores = contender === 'ours' || contender === 'bare' || contender === 'original' || contender === 'curl' || contender === 'curl-fsync' || contender === 'probe:bare-fsync';
     let stored = { sha256: worker?.sha256 ?? file.sha256, bytes: worker?.bytes ?? file.bytes };
     if (stores) {
       stored = await hashFile(sink === 'folder' ? folderTarget : s3rverObjectPath(fixture.s3, file.archiveKey));
@@ -223,6 +225,18 @@ function runCurl(file: SimulatedFile, target: string): Promise<{ seconds: number
       resolve({ seconds, maxRssMB: rssKB / 1024, cpuSeconds: Number(cpu[1]) + Number(cpu[2]) });
     });
   });
+}
+
+/** How long an fsync of `path` takes: what curl leaves in the page cache, written to the disk (curl -o never fsyncs). */
+function fsyncSeconds(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    const start = process.hrtime.bigint();
+    fsyncSync(fd);
+    return Number(process.hrtime.bigint() - start) / 1e9;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Where s3rver 3.7's filesystem store keeps an object's bytes. */

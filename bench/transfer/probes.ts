@@ -9,9 +9,10 @@ import http, { type IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
+import { httpGet, type HttpGetResponse } from '../../shared/adapters/http-get';
 import type { WorkerJob } from './protocol';
 
-export const PROBES = ['http-discard', 'fetch-discard', 'http-sha256', 'http-sha256-thread', 'http-sha256-thread-copy', 'bare-fsync'] as const;
+export const PROBES = ['http-discard', 'get-discard', 'fetch-discard', 'http-sha256', 'http-sha256-thread', 'http-sha256-thread-copy', 'bare-fsync'] as const;
 export type ProbeName = (typeof PROBES)[number];
 
 /** GET with the Bearer token, the one 302 followed by hand (no token to the CDN), nothing else. */
@@ -30,11 +31,30 @@ export async function download(job: WorkerJob): Promise<IncomingMessage> {
   throw new Error('too many redirects');
 }
 
+/** download() with the downloader's own client: the Bearer GET, the one 302 by hand. */
+async function get(job: WorkerJob): Promise<HttpGetResponse> {
+  let url = new URL(job.downloadUrl);
+  for (let hop = 0; hop < 2; hop++) {
+    const response = await httpGet(url, { headers: hop === 0 ? { authorization: `Bearer ${job.downloadToken}` } : {} });
+    if (response.statusCode === 200) return response;
+    response.body.destroy();
+    if (response.statusCode !== 302 || !response.headers.location) throw new Error(`download answered ${response.statusCode}`);
+    url = new URL(response.headers.location, url);
+  }
+  throw new Error('too many redirects');
+}
+
 export async function runProbe(probe: ProbeName, job: WorkerJob): Promise<{ bytes: number; sha256?: string }> {
   switch (probe) {
     case 'http-discard': {
       let bytes = 0;
       for await (const chunk of await download(job)) bytes += (chunk as Buffer).length;
+      return { bytes };
+    }
+    case 'get-discard': {
+      // The client the downloader uses (shared/adapters/http-get.ts), with nothing behind it.
+      let bytes = 0;
+      for await (const chunk of (await get(job)).body) bytes += (chunk as Buffer).length;
       return { bytes };
     }
     case 'fetch-discard': {
