@@ -108,8 +108,8 @@ export async function run(ctx: BenchContext): Promise<string> {
   }
   out.push(
     'Each function is shown with its caller. (idle) is the main thread waiting — for the network, the thread pool (file writes, fsync) or s3rver; ' +
-      '`update ← _transform` is the verifier\'s SHA-256, `update ← getPayloadHash` the SDK\'s SigV4 payload hash of each part (the SDK signs a Buffer body); ' +
-      '`_copyActual ← concat` is lib-storage assembling parts; `writeBuffers`/`writeBuffer` submit file writes to the thread pool; `execute`/`socketOnData` is the HTTP parser.',
+      '`update ← hashChunk` is the verifier\'s SHA-256, `update ← getPayloadHash` the SDK\'s SigV4 payload hash of each part (the SDK signs a Buffer body); ' +
+      '`_copyActual ← concat` is lib-storage assembling parts; `writeBuffers`/`writeBuffer` submit file writes to the thread pool; `onRead`/`readBody` are the download\'s HTTP client (shared/adapters/http-get.ts), `execute`/`socketOnData` node:http\'s parser (the SDK\'s requests to s3rver).',
   );
   return out.join('\n');
 }
