@@ -400,8 +400,9 @@ class DownstreamChecks {
         outcomes.push(outcome.code);
         const failed = announced.find((e) => e.detailType === DetailType.FileUploadFailed);
         if (!failed || (failed.detail as { code: string }).code !== outcome.code) problems.push(`no FileUploadFailed ${outcome.code} for ${detail.file.fileId}`);
-        // A JWT (header.payload…), not any "eyJ": recording ids are random base64 and may contain those three letters.
-        if (failed && /eyJ[\w-]{4,}\.[\w-]{4,}|access_token|sig=/.test(JSON.stringify(failed.detail))) problems.push('FileUploadFailed carries a token or a signed query');
+        // A JWT (header.payload…), not any "eyJ", and the CDN's `sig` query parameter, not any "sig=":
+        // recording ids are random base64 and may contain those letters (one ending "sig==" failed CI).
+        if (failed && /eyJ[\w-]{4,}\.[\w-]{4,}|access_token|[?&]sig=/.test(JSON.stringify(failed.detail))) problems.push('FileUploadFailed carries a token or a signed query');
       } else {
         outcomes.push(outcome.outcome);
       }
