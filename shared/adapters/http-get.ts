@@ -55,6 +55,8 @@ export interface HttpGetOptions {
   highWaterMark?: number;
   /** Largest status line plus headers. Default 64 KiB. */
   maxHeadBytes?: number;
+  /** What the body fails with, given why (an HttpGetError, or what its consumer threw): a caller's own error type. Default: the error itself. */
+  bodyError?: (error: Error) => Error;
   /** For tests: TLS options such as `ca` (the system's trust store otherwise). */
   tls?: Pick<tls.ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
 }
@@ -95,12 +97,11 @@ class Exchange {
   private readonly maxHeadBytes: number;
   private readonly idleTimeoutMs: number;
   private socket?: net.Socket;
-  private head: Buffer[] = [];
-  private headBytes = 0;
+  /** The head read so far (a copy: the read buffer is the next chunk's memory). */
+  private head = Buffer.alloc(0);
   private interim = 0;
   private body?: Readable;
   private framing: Framing = { kind: 'none' };
-  private settled = false;
   private done = false;
   /** The body's consumer asked us to wait: a silent connection is then not a timeout. */
   private paused = false;
@@ -206,23 +207,17 @@ class Exchange {
   /** Collects the head; once whole, answers and returns the bytes after it. */
   private readHead(bytes: Buffer): Buffer | undefined {
     for (;;) {
-      // Our read buffer is reused: keep a copy.
-      this.head.push(Buffer.from(bytes));
-      this.headBytes += bytes.length;
-      const all = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
-      this.head = [all];
+      const all = (this.head = Buffer.concat([this.head, bytes]));
       const end = all.indexOf(CRLF_CRLF);
+      if ((end < 0 ? all.length : end) > this.maxHeadBytes) throw new HttpGetError('protocol', `the response head from ${this.url.host} exceeds ${this.maxHeadBytes} bytes`);
       if (end < 0) {
-        if (this.headBytes > this.maxHeadBytes) throw new HttpGetError('protocol', `the response head from ${this.url.host} exceeds ${this.maxHeadBytes} bytes`);
         // Lines ended by LF alone: the head would never end, so say so now rather than time out.
         if (all.includes(LF_LF)) throw new HttpGetError('protocol', `the response head from ${this.url.host} ends its lines without CR`);
         return undefined;
       }
-      if (end > this.maxHeadBytes) throw new HttpGetError('protocol', `the response head from ${this.url.host} exceeds ${this.maxHeadBytes} bytes`);
       const { statusCode, headers } = parseHead(all.toString('latin1', 0, end), this.url.host);
       const rest = all.subarray(end + CRLF_CRLF.length);
-      this.head = [];
-      this.headBytes = 0;
+      this.head = Buffer.alloc(0);
       if (statusCode >= 100 && statusCode < 200) {
         if (statusCode === 101) throw new HttpGetError('protocol', `${this.url.host} switched protocols`);
         if (++this.interim > MAX_INTERIM_ANSWERS) throw new HttpGetError('protocol', `${this.url.host} sent more than ${MAX_INTERIM_ANSWERS} interim answers`);
@@ -252,7 +247,6 @@ class Exchange {
       },
     });
     this.body = body;
-    this.settled = true;
     this.resolve({ statusCode, headers, body });
     if (this.framing.kind === 'none' || (this.framing.kind === 'length' && this.framing.remaining === 0)) this.complete();
   }
@@ -315,6 +309,8 @@ class Exchange {
     // A copy may overlap its source (chunked data moving down over its framing): Buffer#copy allows that.
     while (at < bytes.length) {
       if (this.outEnd === this.out.length) {
+        // What is still pending in the full chunk goes first: a new chunk must not drop it.
+        this.flush();
         this.out = Buffer.allocUnsafe(this.chunkBytes);
         this.outStart = this.outEnd = 0;
       }
@@ -359,18 +355,19 @@ class Exchange {
     this.fail(new HttpGetError('incomplete', `${this.url.host} closed the connection ${where}`));
   }
 
+  /** Ends the exchange with `error`: rejects while there is no answer yet, else fails the body. */
   private fail(error: Error): void {
     if (this.done) return;
     this.finish();
-    if (!this.settled) {
-      this.settled = true;
+    const body = this.body;
+    if (!body) {
       this.reject(error);
       return;
     }
+    const failure = this.options.bodyError?.(error) ?? error;
     // After a turn of the loop: the body may have been answered in this very read, and
     // its caller (resumed after the promise) has not had a chance to listen for errors.
-    const body = this.body;
-    setImmediate(() => body?.destroy(error));
+    setImmediate(() => body.destroy(failure));
   }
 
   /** The exchange is over: no more reads, the connection goes. */

@@ -14,7 +14,6 @@
  * there). Redirects are plain status handling, and the connection's idle timeout
  * covers a stalled body as well as a slow connect.
  */
-import { PassThrough, type Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError } from '../errors';
 import {
@@ -245,7 +244,7 @@ export class ZoomHttpDownloader implements ZoomDownloader {
       }
 
       return {
-        body: this.typedBody(response, target, options.signal),
+        body: response.body,
         contentLength,
         contentType,
         finalUrl: redactUrl(target),
@@ -271,33 +270,26 @@ export class ZoomHttpDownloader implements ZoomDownloader {
           'accept-encoding': 'identity',
           'user-agent': this.userAgent,
         },
+        // The body's failures typed: a broken or silent connection becomes DownloadNetworkError.
+        bodyError: (error) => this.failure(error, url, options.signal, 'body'),
         ...(this.tls ? { tls: this.tls } : {}),
       });
     } catch (error) {
-      if (options.signal?.aborted) throw abortReason(options.signal);
-      // A request that cannot be sent as it is (a token with a line break): not a network failure to retry.
-      if (!(error instanceof HttpGetError)) throw error;
-      if (error.failure === 'timeout') {
-        throw new DownloadNetworkError(`no answer from ${url.host} within ${this.idleTimeoutMs} ms`, { timeout: true });
-      }
-      throw new DownloadNetworkError(`could not fetch from ${url.host} (${errorCode(error)})`, { cause: error });
+      // A request that cannot be sent as it is (a token with a line break) is a TypeError: not a network failure to retry.
+      if (!(error instanceof HttpGetError) && !options.signal?.aborted) throw error;
+      throw this.failure(error as Error, url, options.signal, 'answer');
     }
   }
 
-  /** The body with its failures typed: a broken or silent connection becomes DownloadNetworkError. */
-  private typedBody(response: HttpGetResponse, url: URL, signal: AbortSignal | undefined): Readable {
-    const body = new PassThrough({ highWaterMark: this.highWaterMark });
-    const source = response.body;
-    source.once('error', (error) => {
-      if (signal?.aborted) body.destroy(abortReason(signal));
-      else if (error instanceof HttpGetError && error.failure === 'timeout') {
-        body.destroy(new DownloadNetworkError(`download from ${url.host} stalled for ${this.idleTimeoutMs} ms`, { timeout: true }));
-      } else body.destroy(new DownloadNetworkError(`download from ${url.host} broke off (${errorCode(error)})`, { cause: error }));
-    });
-    // The consumer gave up (store failed, verifier refused): release the connection.
-    body.once('close', () => source.destroy());
-    source.pipe(body);
-    return body;
+  /** What a failed GET is to the uploader: the caller's abort as such, a timeout or another network failure. */
+  private failure(error: Error, url: URL, signal: AbortSignal | undefined, waiting: 'answer' | 'body'): Error {
+    if (signal?.aborted) return abortReason(signal);
+    if (error instanceof HttpGetError && error.failure === 'timeout') {
+      const what = waiting === 'answer' ? `no answer from ${url.host} within` : `download from ${url.host} stalled for`;
+      return new DownloadNetworkError(`${what} ${this.idleTimeoutMs} ms`, { timeout: true });
+    }
+    const what = waiting === 'answer' ? `could not fetch from ${url.host}` : `download from ${url.host} broke off`;
+    return new DownloadNetworkError(`${what} (${errorCode(error)})`, { cause: error });
   }
 }
 

@@ -43,6 +43,7 @@ import { archiveKeyProblems } from './archive-key-checks';
 import type { BadInputCase, CaseContext, Downstream, Expectation } from './bad-input-cases';
 import { startForeignHost, type ForeignHost } from './foreign-host';
 import { sendRaw, type RawRequest, type RawResponse } from './raw-http';
+import { SECRET_TRACES } from '../support/secret-traces';
 
 export const WEBHOOK_SECRET = 'reliability-webhook-secret-token';
 /**
@@ -400,9 +401,7 @@ class DownstreamChecks {
         outcomes.push(outcome.code);
         const failed = announced.find((e) => e.detailType === DetailType.FileUploadFailed);
         if (!failed || (failed.detail as { code: string }).code !== outcome.code) problems.push(`no FileUploadFailed ${outcome.code} for ${detail.file.fileId}`);
-        // A JWT (header.payload…), not any "eyJ", and the CDN's `sig` query parameter, not any "sig=":
-        // recording ids are random base64 and may contain those letters (one ending "sig==" failed CI).
-        if (failed && /eyJ[\w-]{4,}\.[\w-]{4,}|access_token|[?&]sig=/.test(JSON.stringify(failed.detail))) problems.push('FileUploadFailed carries a token or a signed query');
+        if (failed && SECRET_TRACES.test(JSON.stringify(failed.detail))) problems.push('FileUploadFailed carries a token or a signed query');
       } else {
         outcomes.push(outcome.outcome);
       }

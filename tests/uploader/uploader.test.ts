@@ -13,10 +13,8 @@ import { DetailType } from '../../shared/events';
 import { LedgerStoreError, type UploadLedger } from '../../shared/ports/upload-ledger';
 import { MAX_LEDGER_REQUEST_BYTES } from '../../shared/adapters/ledger-rules';
 import type { ZoomFault } from '../../tools/zoom-simulator/simulator';
+import { SECRET_TRACES } from '../support/secret-traces';
 import { mp4, startHarness, type Harness } from './harness';
-
-/** What a token or a signed URL leaves in text: a JWT, an OAuth field, the CDN's `sig` parameter. */
-const SECRET_TRACES = /eyJ[\w-]{4,}\.[\w-]{4,}|access_token|[?&]sig=/;
 
 const MiB = 1024 * 1024;
 
@@ -147,7 +145,6 @@ describe('uploader faults (folder store)', () => {
     expect(await h.store.head(request!.detail.archiveKey)).toBeUndefined();
     const [failed] = h.publisher.ofType(DetailType.FileUploadFailed);
     expect(failed).toMatchObject({ code, retryable, attempts });
-    // A JWT, a token or the CDN's signed query — not letters a random base64 recording id may hold.
     expect(JSON.stringify(failed)).not.toMatch(SECRET_TRACES);
   });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZoomHttpDownloader } from '../../shared/adapters/zoom-download';
@@ -211,6 +211,7 @@ describe('ZoomHttpDownloader against the Zoom simulator', () => {
     const error = await failure(pipeline(response.body, createMediaVerifier({ expectedSize: size }), sink));
     expect(error).toBeInstanceOf(DownloadNetworkError);
     expect(error).toMatchObject({ retryable: true, code: 'download_failed' });
+    expect((error as Error).message).toMatch(/^download from 127\.0\.0\.1:\d+ broke off \(HTTP_GET_INCOMPLETE\)$/);
     expect(committed).toBe(false);
     // the next attempt gets the whole file
     const again = await downloader.open(files[0]!.downloadUrl, { token: downloadToken });
@@ -234,6 +235,7 @@ describe('ZoomHttpDownloader against the Zoom simulator', () => {
     const error = await failure(sha256Of(response.body));
     expect(error).toBeInstanceOf(DownloadNetworkError);
     expect(error).toMatchObject({ code: 'timeout', retryable: true });
+    expect((error as Error).message).toMatch(/^download from 127\.0\.0\.1:\d+ stalled for 300 ms$/);
   });
 
   it('does not time out while its own consumer is slow (backpressure)', async () => {
@@ -275,7 +277,22 @@ describe('ZoomHttpDownloader against the Zoom simulator', () => {
     const error = await failure(downloader.open(url, { token: 't' }));
     expect(error).toBeInstanceOf(DownloadNetworkError);
     expect(error).toMatchObject({ retryable: true, code: 'download_failed' });
-    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+    expect((error as Error).message).toMatch(/^could not fetch from 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/);
+  });
+
+  it('times out a server that accepts and never answers, as a retryable network error', async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const impatient = new ZoomHttpDownloader({ allowlist: '127.0.0.1', idleTimeoutMs: 200 });
+      const error = await failure(impatient.open(`http://127.0.0.1:${port}/rec/download/x`, { token: 't' }));
+      expect(error).toBeInstanceOf(DownloadNetworkError);
+      expect(error).toMatchObject({ code: 'timeout', retryable: true });
+      expect((error as Error).message).toBe(`no answer from 127.0.0.1:${port} within 200 ms`);
+    } finally {
+      silent.close();
+    }
   });
 });
 
