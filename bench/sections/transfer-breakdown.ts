@@ -27,6 +27,7 @@ const LADDER: (Entry & { what: string })[] = [
   { contender: 'probe:http-sha256-thread-copy', sink: 'folder', what: 'node:http GET + SHA-256 in a worker thread (a copy of each chunk sent, as a pass-through verifier would) → discard' },
   { contender: 'bare', sink: 'folder', what: 'bare pipe → fs.createWriteStream' },
   { contender: 'probe:bare-fsync', sink: 'folder', what: 'bare pipe → fs.createWriteStream + fsync (flush: true)' },
+  { contender: 'probe:store-from-memory', sink: 'folder', what: 'the folder store fed from memory (its checkpoint fsyncs, final fsync and link; no network, no hash; RSS includes the file)' },
   { contender: 'ours', sink: 'folder', what: 'ours → folder store (verifier, fsync, rename)' },
 ];
 

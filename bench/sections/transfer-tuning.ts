@@ -44,7 +44,8 @@ const SETTINGS: (Entry & { label: string; what: string })[] = [
     options: { partSizeMiB: 5, queueSize: 2, nodeFlags: ['--expose-gc'], env: { BENCH_FORCE_GC_MS: '50' } },
     what: 'diagnostic: part 5 MiB, queue 2, gc() every 50 ms',
   },
-  { label: 'folder', contender: 'ours', sink: 'folder', what: 'folder, download buffer 1 MiB (default)' },
+  { label: 'folder', contender: 'ours', sink: 'folder', what: 'folder, download buffer 1 MiB (default; chunks in reused memory, shared/adapters/chunk-pool.ts)' },
+  { label: 'folder-nopool', contender: 'ours', sink: 'folder', options: { env: { BENCH_NO_CHUNK_POOL: '1' } }, what: 'folder, every chunk in new memory (no chunk pool)' },
   { label: 'folder-hwm64', contender: 'ours', sink: 'folder', options: { env: { BENCH_DOWNLOAD_HWM_KIB: '64' } }, what: 'folder, download buffer 64 KiB' },
 ];
 

@@ -16,6 +16,7 @@ const ENTRIES: Entry[] = [
   { contender: 'curl', sink: 'folder' },
   { contender: 'curl-fsync', sink: 'folder' },
   { contender: 'bare', sink: 'folder' },
+  { contender: 'probe:store-from-memory', sink: 'folder' },
   { contender: 'ours', sink: 's3' },
   { contender: 'bare', sink: 's3' },
   { contender: 'original', sink: 's3' },
@@ -27,6 +28,7 @@ const NAMES: Record<string, string> = {
   'curl-fsync': 'curl -L -o FILE, then fsync',
   bare: 'bare Node pipe',
   original: 'original: one PutObject',
+  'probe:store-from-memory': 'the folder store fed from memory (the disk\'s part alone)',
 };
 
 export const RSS_TARGET_MB = 150;
@@ -62,6 +64,8 @@ function render(outcomes: Outcome[], sizes: number[]): string {
       'bare Node pipe = `http.get` + the 302 by hand, piped into `fs.createWriteStream` / lib-storage `Upload` (same part size and queue), nothing else; ' +
       'original = the response stream as Body of one `PutObjectCommand` with ContentLength (S3 only); curl = `curl -sS -L -H "Authorization: Bearer …" -o FILE URL` (its own `time_total`); ' +
       '"then fsync" adds the time of one fsync of the file curl wrote (its CPU is not counted). ' +
+      '"the folder store fed from memory" is the store\'s own resumable put (16 MiB checkpoints fsynced beside the writes, final fsync, link, directory fsyncs) given the file as our GET\'s chunks, downloaded into memory before its clock starts: ' +
+      'no network, no hash, no ledger — the fastest this disk takes bytes as durably as ours (its peak RSS includes the file). ' +
       'ours fsyncs the file before its atomic rename (the archive says "archived" only of bytes on the disk); curl and the bare pipe do not, so their bytes may still be in the page cache when they stop. ' +
       'CPU = user + system seconds of the transferring process (all threads) per GiB.',
   );
@@ -95,17 +99,30 @@ function render(outcomes: Outcome[], sizes: number[]): string {
       const ratio = (other: string) => pairedRatios(outcomes, 'ours', other, sink, sizeMiB, (r) => r.mbPerSec);
       const curl = sink === 'folder' ? ratio('curl') : [];
       const durable = sink === 'folder' ? ratio('curl-fsync') : [];
+      const disk = sink === 'folder' ? ratio('probe:store-from-memory') : [];
+      const diskOverCurl = sink === 'folder' ? pairedRatios(outcomes, 'probe:store-from-memory', 'curl', sink, sizeMiB, (r) => r.mbPerSec) : [];
       const bare = ratio('bare');
       const original = sink === 's3' ? ratio('original') : [];
       const targetRatios = sink === 'folder' ? curl : bare;
       const verdict = (bound: number) => (targetRatios.length ? (median(targetRatios) >= bound ? 'met' : 'missed') : 'not measured');
       // The folder: at least 0.6 × curl, 0.9 the target (issue 19); S3: 0.9 × the bare pipe.
-      const target = sink === 'folder' ? `ours ≥ 0.6 × curl: **${verdict(0.6)}**; ≥ 0.9: **${verdict(0.9)}**` : `ours ≥ 0.9 × bare pipe: **${verdict(0.9)}**`;
-      ratioRows.push([sink === 's3' ? 's3rver' : 'folder', sizeLabel(sizeMiB), medianAndRange(curl, 2), medianAndRange(durable, 2), medianAndRange(bare, 2), medianAndRange(original, 2), target]);
+      const ceiling = diskOverCurl.length ? ` (the disk's part alone: ${median(diskOverCurl).toFixed(2)} × curl)` : '';
+      const target = sink === 'folder' ? `ours ≥ 0.6 × curl: **${verdict(0.6)}**; ≥ 0.9: **${verdict(0.9)}**${ceiling}` : `ours ≥ 0.9 × bare pipe: **${verdict(0.9)}**`;
+      ratioRows.push([
+        sink === 's3' ? 's3rver' : 'folder',
+        sizeLabel(sizeMiB),
+        medianAndRange(curl, 2),
+        medianAndRange(durable, 2),
+        medianAndRange(disk, 2),
+        medianAndRange(diskOverCurl, 2),
+        medianAndRange(bare, 2),
+        medianAndRange(original, 2),
+        target,
+      ]);
       verdicts.push(`${sink === 's3' ? 's3rver' : 'folder'} ${sizeLabel(sizeMiB)}: ${target.replace(/\*\*/g, '')}`);
     }
   }
-  out.push(table(['sink', 'size', 'ours/curl', 'ours/(curl, then fsync)', 'ours/bare pipe', 'ours/original', 'target'], ratioRows));
+  out.push(table(['sink', 'size', 'ours/curl', 'ours/(curl, then fsync)', 'ours/(store from memory)', '(store from memory)/curl', 'ours/bare pipe', 'ours/original', 'target'], ratioRows));
   out.push('');
 
   out.push('## Memory of the uploader process (ours)');

@@ -177,7 +177,7 @@ export async function runOnce(fixture: Fixture, contender: Contender, sink: Sink
       maxRssMB = worker.maxRssMB;
       cpuSeconds = worker.cpuUserSeconds + worker.cpuSystemSeconds;
     }
-    const stores = contender === 'ours' || contender === 'bare' || contender === 'original' || contender === 'curl' || contender === 'curl-fsync' || contender === 'probe:bare-fsync';
+    const stores = contender === 'ours' || contender === 'bare' || contender === 'original' || contender === 'curl' || contender === 'curl-fsync' || contender === 'probe:bare-fsync' || contender === 'probe:store-from-memory';
     let stored = { sha256: worker?.sha256 ?? file.sha256, bytes: worker?.bytes ?? file.bytes };
     if (stores) {
       stored = await hashFile(sink === 'folder' ? folderTarget : s3rverObjectPath(fixture.s3, file.archiveKey));

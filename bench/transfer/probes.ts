@@ -1,19 +1,32 @@
 /**
  * Pieces of a transfer measured alone, to say where the time goes (the "ladder" of
  * the transfer breakdown): the HTTP client with nothing behind it, plus hashing on or
- * off the main thread, the bare file write plus fsync. Each returns the bytes received.
+ * off the main thread, the bare file write plus fsync, and the folder store fed from
+ * memory (the disk's part alone). Each returns the bytes received.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import http, { type IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Worker } from 'node:worker_threads';
+import { FolderArchiveStore } from '../../shared/adapters/archive-folder';
 import { httpGet, type HttpGetResponse } from '../../shared/adapters/http-get';
 import type { WorkerJob } from './protocol';
 
-export const PROBES = ['http-discard', 'get-discard', 'fetch-discard', 'http-sha256', 'http-sha256-thread', 'http-sha256-thread-copy', 'bare-fsync'] as const;
+export const PROBES = ['http-discard', 'get-discard', 'fetch-discard', 'http-sha256', 'http-sha256-thread', 'http-sha256-thread-copy', 'bare-fsync', 'store-from-memory'] as const;
 export type ProbeName = (typeof PROBES)[number];
+
+/** What a probe downloads before its clock starts (store-from-memory: the whole file, as our GET's chunks). */
+export type Prepared = Buffer[] | undefined;
+
+export async function prepareProbe(probe: ProbeName, job: WorkerJob): Promise<Prepared> {
+  if (probe !== 'store-from-memory') return undefined;
+  const chunks: Buffer[] = [];
+  for await (const chunk of (await get(job)).body) chunks.push(chunk as Buffer);
+  return chunks;
+}
 
 /** GET with the Bearer token, the one 302 followed by hand (no token to the CDN), nothing else. */
 export async function download(job: WorkerJob): Promise<IncomingMessage> {
@@ -44,7 +57,7 @@ async function get(job: WorkerJob): Promise<HttpGetResponse> {
   throw new Error('too many redirects');
 }
 
-export async function runProbe(probe: ProbeName, job: WorkerJob): Promise<{ bytes: number; sha256?: string }> {
+export async function runProbe(probe: ProbeName, job: WorkerJob, prepared: Prepared): Promise<{ bytes: number; sha256?: string }> {
   switch (probe) {
     case 'http-discard': {
       let bytes = 0;
@@ -83,6 +96,21 @@ export async function runProbe(probe: ProbeName, job: WorkerJob): Promise<{ byte
       const file = createWriteStream(job.folderTarget!, { flush: true });
       await pipeline(response, file);
       return { bytes: Number(response.headers['content-length']) };
+    }
+    case 'store-from-memory': {
+      // The folder store's own resumable put (16 MiB checkpoints, each fsynced beside the writes that follow;
+      // final fsync, link, directory fsyncs), fed the file from memory: no network, no hash, no ledger.
+      const chunks = prepared!;
+      const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+      const store = new FolderArchiveStore({ root: job.folderRoot! });
+      const result = await store.resumable.putResumable({
+        key: job.s3Key!,
+        body: Readable.from(chunks),
+        contentLength: bytes,
+        metadata: {},
+        onCheckpoint: async () => true,
+      });
+      return { bytes: result.size };
     }
   }
 }

@@ -26,7 +26,7 @@ import { uploadFile } from '../../services/uploader/use-case';
 import { createUploaderDeps } from '../../services/uploader/wiring';
 import { MemoryPublisher } from '../../tests/support/memory-publisher';
 import { createS3rverClient } from '../../tests/support/s3rver';
-import { download, runProbe } from './probes';
+import { download, prepareProbe, runProbe } from './probes';
 import type { MemoryPeaks, WorkerJob, WorkerResult } from './protocol';
 
 async function main(): Promise<void> {
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
   if (gcEveryMs > 0 && gc) setInterval(gc, gcEveryMs).unref();
   const sampler = startSampler(job.sampleEveryMs);
   const rssBeforeMB = process.memoryUsage().rss / 2 ** 20;
+  const prepared = job.variant === 'probe' ? await prepareProbe(job.probe!, job) : undefined;
   const profiler = job.cpuProfilePath ? await startProfiler() : undefined;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   if (job.variant === 'ours') ({ bytes, sha256 } = await ours(job));
   else if (job.variant === 'bare') bytes = await bare(job);
   else if (job.variant === 'original') bytes = await original(job);
-  else ({ bytes, sha256 } = await runProbe(job.probe!, job));
+  else ({ bytes, sha256 } = await runProbe(job.probe!, job, prepared));
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   if (profiler) writeFileSync(job.cpuProfilePath!, JSON.stringify(await profiler.stop()));
@@ -88,9 +89,16 @@ async function ours(job: WorkerJob): Promise<{ bytes: number; sha256: string }> 
     publisher,
     logger: silentLogger,
   });
+  // Tuning: another download buffer, or no reused memory (every chunk in new memory, as before the pool).
   const downloadHwmKiB = Number(process.env.BENCH_DOWNLOAD_HWM_KIB);
-  if (downloadHwmKiB > 0) {
-    deps.downloader = new ZoomHttpDownloader({ allowlist: settings.downloadHosts, idleTimeoutMs: settings.idleTimeoutMs, highWaterMark: downloadHwmKiB * 1024 });
+  const noPool = process.env.BENCH_NO_CHUNK_POOL === '1';
+  if (downloadHwmKiB > 0 || noPool) {
+    deps.downloader = new ZoomHttpDownloader({
+      allowlist: settings.downloadHosts,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      ...(downloadHwmKiB > 0 ? { highWaterMark: downloadHwmKiB * 1024 } : {}),
+      ...(noPool ? { chunkPool: null } : {}),
+    });
   }
   const event = parseEvent({ id: 'bench-1', time: new Date().toISOString(), source: EVENT_SOURCE, 'detail-type': DetailType.FileUploadRequested, detail: job.request }, DetailType.FileUploadRequested);
   const outcome = await uploadFile(event, deps);

@@ -79,6 +79,7 @@ import {
 } from '../ports/archive-store';
 import type { TransferCheckpoint } from '../ports/upload-ledger';
 import { assertArchiveKey, assertArchiveMetadata } from './archive-rules';
+import { releaseChunk } from './chunk-pool';
 import { meterPutBody, writeCause, writeOrigin } from './archive-put-body';
 
 export interface FolderArchiveStoreOptions {
@@ -349,6 +350,8 @@ async function writeDurably(
   const writer: { inFlight?: Promise<void>; checkpoint?: Promise<void>; failed?: { error: unknown } } = {};
   const writeBatch = async (batch: Buffer[]) => {
     position = await writeAll(handle, batch, position);
+    // Written: the download's reused memory may take new bytes (shared/adapters/chunk-pool.ts).
+    for (const chunk of batch) releaseChunk(chunk);
     if (checkpoints && position - checkpointed >= checkpoints.every) {
       // One checkpoint at a time, in order.
       await writer.checkpoint;
@@ -394,7 +397,10 @@ async function writeDurably(
     await writer.inFlight;
     throwIfFailed();
     // The body has ended: no checkpoint for the last batch, the commit follows.
-    if (batch.length > 0) position = await writeAll(handle, batch, position);
+    if (batch.length > 0) {
+      position = await writeAll(handle, batch, position);
+      for (const chunk of batch) releaseChunk(chunk);
+    }
     await writer.checkpoint;
     throwIfFailed();
     await handle.sync();

@@ -9,7 +9,8 @@
  * store ran at a third of curl's rate. Here the socket reads into one reused buffer
  * (`onread`) straight into the chunk of up to `chunkBytes` being filled, so the body's
  * bytes are not copied, and what one turn of the event loop read is pushed as one
- * chunk (bench/results/latest.md, transfer sections).
+ * chunk (bench/results/latest.md, transfer sections). With a `pool`, the chunks are
+ * filled in reused memory (shared/adapters/chunk-pool.ts).
  *
  * What it does and does not do: GET only; a status line and headers up to
  * `maxHeadBytes` (interim 1xx answers skipped); the body framed by
@@ -26,6 +27,7 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
+import type { ChunkPool } from './chunk-pool';
 
 export type HttpGetFailure = 'network' | 'timeout' | 'protocol' | 'incomplete' | 'aborted';
 
@@ -53,6 +55,12 @@ export interface HttpGetOptions {
   chunkBytes?: number;
   /** What the body buffers before the socket is paused. Default 1 MiB. */
   highWaterMark?: number;
+  /**
+   * Buffers to read into (shared/adapters/chunk-pool.ts): every body chunk is then a
+   * view lent from the pool, for the final consumer to give back with releaseChunk.
+   * Its chunkBytes is the chunk size (chunkBytes must then be absent or equal).
+   */
+  pool?: ChunkPool;
   /** Largest status line plus headers. Default 64 KiB. */
   maxHeadBytes?: number;
   /** What the body fails with, given why (an HttpGetError, or what its consumer threw): a caller's own error type. Default: the error itself. */
@@ -122,7 +130,7 @@ class Exchange {
     private readonly resolve: (response: HttpGetResponse) => void,
     private readonly reject: (error: Error) => void,
   ) {
-    this.chunkBytes = options.chunkBytes ?? 1024 * 1024;
+    this.chunkBytes = options.chunkBytes ?? options.pool?.chunkBytes ?? 1024 * 1024;
     this.maxHeadBytes = options.maxHeadBytes ?? 64 * 1024;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   }
@@ -135,6 +143,7 @@ class Exchange {
       for (const [name, value] of [['chunkBytes', this.chunkBytes], ['maxHeadBytes', this.maxHeadBytes], ['idleTimeoutMs', this.idleTimeoutMs]] as const) {
         if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`httpGet: ${name} must be a positive whole number, not ${value}`);
       }
+      if (options.pool && this.chunkBytes !== options.pool.chunkBytes) throw new TypeError(`httpGet: chunkBytes ${this.chunkBytes} differs from the pool's ${options.pool.chunkBytes}`);
       request = requestHead(url, options.headers ?? {});
     } catch (error) {
       this.reject(error as Error);
@@ -181,8 +190,7 @@ class Exchange {
   private readBuffer(): Buffer {
     if (this.out.length - this.outEnd < MIN_READ_BYTES) {
       this.flush();
-      this.out = Buffer.allocUnsafe(this.chunkBytes);
-      this.outStart = this.outEnd = 0;
+      this.nextChunk();
     }
     return this.out.subarray(this.outEnd);
   }
@@ -311,8 +319,7 @@ class Exchange {
       if (this.outEnd === this.out.length) {
         // What is still pending in the full chunk goes first: a new chunk must not drop it.
         this.flush();
-        this.out = Buffer.allocUnsafe(this.chunkBytes);
-        this.outStart = this.outEnd = 0;
+        this.nextChunk();
       }
       const copied = bytes.copy(this.out, this.outEnd, at);
       this.outEnd += copied;
@@ -328,9 +335,18 @@ class Exchange {
     }
   }
 
+  /** Moves on to a new chunk to fill: the pool may reuse the last one once its views come back. */
+  private nextChunk(): void {
+    const { pool } = this.options;
+    pool?.doneFilling(this.out);
+    this.out = pool ? pool.take() : Buffer.allocUnsafe(this.chunkBytes);
+    this.outStart = this.outEnd = 0;
+  }
+
   private flush(): void {
     if (this.outEnd === this.outStart || !this.body || this.body.destroyed) return;
-    const chunk = this.out.subarray(this.outStart, this.outEnd);
+    const view = this.out.subarray(this.outStart, this.outEnd);
+    const chunk = this.options.pool ? this.options.pool.lend(view) : view;
     this.outStart = this.outEnd;
     if (!this.body.push(chunk) && !this.paused) {
       this.paused = true;
@@ -376,6 +392,7 @@ class Exchange {
     this.done = true;
     this.options.signal?.removeEventListener('abort', this.onAbort);
     this.socket?.destroy();
+    this.options.pool?.doneFilling(this.out);
   }
 }
 

@@ -29,6 +29,7 @@ import {
   type ZoomDownloader,
 } from '../ports/zoom-client';
 import { redactUrl } from '../redact-url';
+import { ChunkPool } from './chunk-pool';
 import { httpGet, HttpGetError, type HttpGetResponse } from './http-get';
 
 export const DEFAULT_ZOOM_DOWNLOAD_HOSTS = 'zoom.us,*.zoom.us';
@@ -145,7 +146,17 @@ export interface ZoomHttpDownloaderOptions {
   now?: () => number;
   /** Trust for https hops (tests: a self-signed CA). Default: the system's trust store. */
   tls?: Pick<ConnectionOptions, 'ca'>;
+  /**
+   * Reused memory for the bodies (shared/adapters/chunk-pool.ts): each body chunk is a
+   * view lent from it, which the final consumer may give back with releaseChunk (the
+   * folder store does, once written). Default: a pool of 1 MiB chunks keeping up to 16
+   * for reuse. null: every chunk in new memory.
+   */
+  chunkPool?: ChunkPool | null;
 }
+
+/** Enough for four transfers at once, each holding a chunk being filled, one buffered and a write in flight. */
+const DEFAULT_POOL_CHUNKS = 16;
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const SNIFF_LIMIT = 4096;
@@ -168,6 +179,7 @@ export class ZoomHttpDownloader implements ZoomDownloader {
   private readonly userAgent: string;
   private readonly now: () => number;
   private readonly tls: Pick<ConnectionOptions, 'ca'> | undefined;
+  private readonly pool: ChunkPool | undefined;
 
   constructor(options: ZoomHttpDownloaderOptions = {}) {
     const allowlist = options.allowlist ?? DEFAULT_ZOOM_DOWNLOAD_HOSTS;
@@ -178,6 +190,7 @@ export class ZoomHttpDownloader implements ZoomDownloader {
     this.userAgent = options.userAgent ?? 'zoom-archiver';
     this.now = options.now ?? Date.now;
     this.tls = options.tls;
+    this.pool = options.chunkPool === null ? undefined : (options.chunkPool ?? new ChunkPool(1024 * 1024, DEFAULT_POOL_CHUNKS));
   }
 
   async open(url: string, options: DownloadOptions): Promise<DownloadResponse> {
@@ -261,6 +274,7 @@ export class ZoomHttpDownloader implements ZoomDownloader {
         signal: options.signal,
         idleTimeoutMs: this.idleTimeoutMs,
         highWaterMark: this.highWaterMark,
+        ...(this.pool ? { pool: this.pool } : {}),
         headers: {
           // Only ever reached for allowlisted hosts: checkUrl ran before this request.
           ...(withToken ? { authorization: `Bearer ${options.token}` } : {}),
