@@ -16,6 +16,10 @@
  * `queueSize` UploadParts are in flight while the next part fills, so memory is
  * bounded by part size × (queue size + 1) (`partBuffers` counts them). A body of 0
  * bytes, or one smaller than a part, is a single part (S3 allows one part of any size).
+ * A whole part buffer whose upload completed is kept for the next part (of this put
+ * or the next, at most queueSize + 1 of them), not left to the garbage collector:
+ * new memory costs a page fault per 4 KiB. Each body chunk, once copied into a part,
+ * is given back to the download's pool (shared/adapters/chunk-pool.ts).
  *
  * Checkpoints. When a part completes and every part before it has too, the
  * checkpoint up to it — `{ uploadId, bytesCommitted: <the parts' bytes>, parts: [every
@@ -93,6 +97,7 @@ import type { CheckpointPart, TransferCheckpoint } from '../ports/upload-ledger'
 import { CheckpointRefusedError } from './archive-folder';
 import { meterPutBody, writeCause, writeOrigin, type BodyMeter } from './archive-put-body';
 import { assertArchiveKey } from './archive-rules';
+import { releaseChunk } from './chunk-pool';
 import { clientConnectionProtects, sendUnsignedPayload } from './s3-payload';
 import {
   KeyTaken,
@@ -146,6 +151,8 @@ export class MultipartUploadGoneError extends ArchiveResumeLostError {
 export interface PartBufferCount {
   held: number;
   peak: number;
+  /** Part buffers allocated in new memory (the others were reused after their part's upload completed). */
+  allocated: number;
 }
 
 /** A checkpoint's shape, accepted: what a resume continues. */
@@ -172,7 +179,9 @@ export class S3MultipartDriver implements ResumableArchive {
   /** The configured part size: every checkpoint falls on a multiple of it. */
   readonly checkpointBytes: number;
   readonly queueSize: number;
-  readonly partBuffers: PartBufferCount = { held: 0, peak: 0 };
+  readonly partBuffers: PartBufferCount = { held: 0, peak: 0, allocated: 0 };
+  /** Whole part buffers whose upload completed, for the next parts: at most queueSize + 1 (what a put holds at once). */
+  private readonly spareParts: Buffer[] = [];
   private readonly target: S3Target;
   private readonly serverSideEncryption: S3MultipartDriverOptions['serverSideEncryption'];
   private readonly kmsKeyId: string | undefined;
@@ -458,6 +467,7 @@ export class S3MultipartDriver implements ResumableArchive {
       }
       const partNumber = nextPart++;
       if (last) lastPart = partNumber;
+      let uploaded = false;
       const sent = (async () => {
         try {
           const command = new UploadPartCommand({
@@ -474,6 +484,7 @@ export class S3MultipartDriver implements ResumableArchive {
           if (!out.ETag) throw new Error(`part ${partNumber} is missing its ETag in the UploadPart answer`);
           const part: CheckpointPart = { partNumber, etag: out.ETag, size: data.length };
           completed.set(partNumber, { part, completed: { PartNumber: partNumber, ETag: out.ETag, ...checksumsOf(out) } });
+          uploaded = true;
           advance();
         } catch (error) {
           fail(error);
@@ -481,7 +492,9 @@ export class S3MultipartDriver implements ResumableArchive {
       })();
       const upload: Promise<void> = sent.finally(() => {
         inFlight.delete(upload);
-        this.dropPart();
+        // S3 answered for the part: the request has sent every byte of it, and nothing holds the buffer.
+        // A failed or aborted request might still be writing it: left to the garbage collector.
+        this.dropPart(uploaded ? data : undefined);
       });
       inFlight.add(upload);
     };
@@ -506,6 +519,8 @@ export class S3MultipartDriver implements ResumableArchive {
           filled += copied;
           at += copied;
         }
+        // Copied into the part: the download's reused memory may take new bytes (shared/adapters/chunk-pool.ts).
+        releaseChunk(chunk);
       }
       throwIfFailed();
       // The body has ended cleanly: the rest is the last part. Nothing left after a
@@ -582,12 +597,19 @@ export class S3MultipartDriver implements ResumableArchive {
   private holdPart(size: number): Buffer {
     this.partBuffers.held++;
     this.partBuffers.peak = Math.max(this.partBuffers.peak, this.partBuffers.held);
+    // A part buffer used before, when one of this size is spare (fresh memory costs a page fault per 4 KiB).
+    const spare = size > 0 ? this.spareParts.findIndex((buffer) => buffer.length === size) : -1;
+    if (spare >= 0) return this.spareParts.splice(spare, 1)[0]!;
+    this.partBuffers.allocated++;
     // Not zeroed: every byte of a part is copied from the body before it is sent.
     return Buffer.allocUnsafe(size);
   }
 
-  private dropPart(): void {
+  /** A part buffer is no longer held; `reusable` (a whole one, nothing else referring to it) is kept for the next part. */
+  private dropPart(reusable?: Buffer): void {
     this.partBuffers.held--;
+    const whole = reusable !== undefined && reusable.byteOffset === 0 && reusable.length === reusable.buffer.byteLength;
+    if (whole && this.spareParts.length <= this.queueSize) this.spareParts.push(reusable);
   }
 }
 

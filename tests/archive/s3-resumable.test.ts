@@ -14,6 +14,7 @@ import { HeadObjectCommand, PutObjectCommand, S3ServiceException, type S3Client 
 import { CheckpointRefusedError } from '../../shared/adapters/archive-folder';
 import { S3ArchiveStore } from '../../shared/adapters/archive-s3';
 import { MultipartUploadGoneError } from '../../shared/adapters/archive-s3-multipart';
+import { ChunkPool } from '../../shared/adapters/chunk-pool';
 import { connectionProtects } from '../../shared/adapters/s3-payload';
 import { ResumableSha256 } from '../../shared/crypto/resumable-sha256';
 import { ArchiveInputError, ArchiveKeyConflictError, ArchiveWriteError, type ResumablePutInput } from '../../shared/ports/archive-store';
@@ -905,6 +906,32 @@ describe('S3 resumable puts: a taken key', () => {
 });
 
 describe('S3 resumable puts: bounded memory', () => {
+  test('every body chunk lent by a download pool goes back once copied into its part; the object is exact', async () => {
+    const size = 12 * MiB + 5;
+    const parts: Buffer[] = [];
+    for await (const chunk of generatedBody({ size, seed: 'pooled' })) parts.push(chunk as Buffer);
+    const source = Buffer.concat(parts);
+    const pool = new ChunkPool(256 * KiB, 64);
+    const given = new Set<ArrayBufferLike>();
+    async function* lent() {
+      for (let at = 0; at < source.length; ) {
+        const buffer = pool.take();
+        given.add(buffer.buffer);
+        const length = source.copy(buffer, 0, at);
+        at += length;
+        yield pool.lend(buffer.subarray(0, length));
+        pool.doneFilling(buffer);
+      }
+    }
+    const key = freshKey('pooled');
+    const pooled = new S3ArchiveStore({ client: s3.client, bucket: s3.bucket, partSizeBytes: PART, queueSize: 2 });
+    await pooled.resumable.putResumable({ key, body: Readable.from(lent()), contentLength: size, metadata: {}, onCheckpoint: async () => true });
+    expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(size, 'pooled'), size });
+    // Reused while the put ran (fewer buffers than chunks), and all back at its end.
+    expect(given.size).toBeLessThan(size / (256 * KiB));
+    expect(pool.available).toBe(given.size);
+  });
+
   test.each([
     ['a prompt ledger', 0],
     ['a slow ledger', 40],
@@ -941,6 +968,16 @@ describe('S3 resumable puts: bounded memory', () => {
     expect(bounded.resumable.partBuffers.held).toBe(0);
     expect(largestLead).toBeLessThanOrEqual((queueSize + 1) * PART + 1 * MiB);
     expect(checkpoints).toBe(Math.ceil(size / PART) - 1);
+    expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(size, 'bounded'), size });
+    // 13 parts, but the buffers of completed parts were filled again: about as many as are held at once.
+    const allocated = bounded.resumable.partBuffers.allocated;
+    expect(allocated).toBeLessThanOrEqual(queueSize + 2);
+
+    // The next put on the same store starts from those buffers; reuse changes no byte of either object.
+    const second = freshKey('memory-again');
+    await bounded.resumable.putResumable({ key: second, body: generatedBody({ size, seed: 'bounded again' }), contentLength: size, metadata: {}, onCheckpoint: async () => true });
+    expect(bounded.resumable.partBuffers.allocated - allocated).toBeLessThanOrEqual(1);
+    expect(await sha256Of(await store.get(second))).toEqual({ sha256: generatedSha256(size, 'bounded again'), size });
     expect(await sha256Of(await store.get(key))).toEqual({ sha256: generatedSha256(size, 'bounded'), size });
   });
 });
