@@ -90,6 +90,8 @@ const SINGLE_VALUED = new Set(['content-type', 'content-range', 'location', 'ret
 const LF_LF = Buffer.from('\n\n');
 /** A chunk with less room than this left is pushed as it is; the next read starts a new one. */
 const MIN_READ_BYTES = 64 * 1024;
+/** What a read after the end would go to: never read into (the socket is destroyed), never anyone's bytes. */
+const AFTER_THE_END = Buffer.alloc(MIN_READ_BYTES);
 
 export function httpGet(url: URL, options: HttpGetOptions = {}): Promise<HttpGetResponse> {
   return new Promise((resolve, reject) => {
@@ -188,6 +190,9 @@ class Exchange {
 
   /** Where the next read goes: the free end of the chunk being filled, or a new chunk. */
   private readBuffer(): Buffer {
+    // Node asks for the next read's buffer even after the read that ended the exchange
+    // (the socket is gone, nothing more is read): a new chunk then would never go back.
+    if (this.done) return AFTER_THE_END;
     if (this.out.length - this.outEnd < MIN_READ_BYTES) {
       this.flush();
       this.nextChunk();

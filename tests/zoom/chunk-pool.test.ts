@@ -17,13 +17,19 @@ const MiB = 1024 * KiB;
 const random = randomBytes(24 * MiB + 333);
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 
-/** Remembers every buffer it gave out. */
+/** Remembers every buffer it gave out, and which ones the producer has not said it is done filling. */
 class CountingPool extends ChunkPool {
   readonly memories = new Set<ArrayBufferLike>();
+  readonly filling = new Set<ArrayBufferLike>();
   override take(): Buffer<ArrayBuffer> {
     const buffer = super.take();
     this.memories.add(buffer.buffer);
+    this.filling.add(buffer.buffer);
     return buffer;
+  }
+  override doneFilling(buffer: Buffer): void {
+    this.filling.delete(buffer.buffer);
+    super.doneFilling(buffer);
   }
 }
 
@@ -88,6 +94,14 @@ describe('httpGet and the folder store with a pool (real HTTP server)', () => {
 
   beforeAll(async () => {
     server = http.createServer((request, response) => {
+      const sized = /^\/sized\/(\d+)$/.exec(request.url ?? '');
+      if (sized) {
+        // The head alone first, so the body's reads start at the beginning of a buffer and its end lands where the size says.
+        response.writeHead(200, { 'content-type': 'video/mp4', 'content-length': sized[1]! });
+        response.flushHeaders();
+        setTimeout(() => response.end(random.subarray(0, Number(sized[1]))), 10);
+        return;
+      }
       const chunked = request.url === '/chunked';
       response.writeHead(200, chunked ? { 'content-type': 'video/mp4' } : { 'content-type': 'video/mp4', 'content-length': String(random.length) });
       // Many small writes: many reads, many chunks, each buffer filled across several.
@@ -129,6 +143,29 @@ describe('httpGet and the folder store with a pool (real HTTP server)', () => {
     expect(chunks).toBeGreaterThanOrEqual(97);
     expect(memories.size).toBeLessThan(20);
     expect(pool.available).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['ends a chunk exactly', 256 * KiB],
+    ['ends in the last 64 KiB of a chunk', 256 * KiB - 100],
+    ['spans several chunks', 3 * 256 * KiB - 5],
+    ['fits in part of a chunk', 12_345],
+  ])('every buffer goes back once the body %s, download after download', async (_case, size) => {
+    const pool = new CountingPool(256 * KiB, 8);
+    for (let download = 0; download < 6; download++) {
+      const response = await httpGet(new URL(`/sized/${size}`, base), { pool });
+      const hash = createHash('sha256');
+      response.body.on('data', (chunk: Buffer) => {
+        hash.update(chunk);
+        releaseChunk(chunk);
+      });
+      await finished(response.body);
+      expect(hash.digest('hex')).toBe(sha256(random.subarray(0, size)));
+    }
+    // A buffer taken after the end (Node asks for the next read's buffer even then) would never be done with, nor come back.
+    expect(pool.filling.size).toBe(0);
+    expect(pool.memories.size).toBeLessThanOrEqual(Math.ceil(size / (256 * KiB)) + 1);
+    expect(pool.available).toBe(pool.memories.size);
   });
 
   it('never reuses a chunk that was not released: its bytes stay as they arrived', async () => {
